@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * A running vxtun node: the startup sequence, in the order that leaves nothing behind
+ * when a step fails, and the teardown that undoes it.
+ *
+ *   1. net-conf.json        (ConfigError → exit 2)
+ *   2. external interface   (--iface / --public-ip / default route, as flanneld)
+ *   3. leases               (own lease by PublicIP; its subnet and VtepMAC are ours)
+ *   4. ip_forward check
+ *   5. UDP port             (EADDRINUSE → "is a kernel flannel.1 holding it?")
+ *   6. TUN device           flannel.<VNI>, MTU = underlay − 50, up
+ *   7. host state           <subnet>.0/32 on the TUN, one route for Network through it
+ *   8. table + Device start, lease watch
+ *   9. subnet.env           (last: its presence tells the CNI plugin we are ready)
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config/errors.js';
+import { parseNetConf, overlayMtu, type NetConfig } from '../config/netconf.js';
+import { formatCidr, formatIpv4, makeCidr } from '../config/cidr.js';
+import type { Lease } from '../config/lease.js';
+import { writeSubnetEnv } from '../config/subnet-env.js';
+import { RealExec, type Exec } from '../host/exec.js';
+import { chooseExternalInterface, type ExternalInterface } from '../host/interface.js';
+import { setUp, tearDown } from '../host/overlay.js';
+import { checkIpForward, readLocalPortRange } from '../host/sysctl.js';
+import { Device } from '../dataplane/device.js';
+import { deviceConfig } from '../dataplane/config.js';
+import { SubnetTable } from '../dataplane/table.js';
+import { FlowPortHasher } from '../dataplane/flow-hash.js';
+import { LinuxTun } from '../tun/linux.js';
+import { LinuxBind } from '../bind/linux.js';
+import { parseMac } from '../packet/ethernet.js';
+import { UsageError } from '../cli/errors.js';
+import { loadStaticLeases, watchStaticLeases } from './static-leases.js';
+import { remotePeers } from './peer-lease.js';
+import type { Logger } from './log.js';
+
+export interface VtepOptions {
+  netConfigPath: string;
+  leasesPath: string;
+  subnetFile: string;
+  ifaces: string[];
+  ifaceRegexes: string[];
+  publicIp?: string;
+  /** TUN name; default flannel.<VNI>. */
+  tunName?: string;
+  ipMasq: boolean;
+  validateSource: boolean;
+  udpChecksum: boolean;
+  /** Where /proc lives (tests). */
+  procRoot?: string;
+  exec?: Exec;
+  log: Logger;
+}
+
+export interface Vtep {
+  readonly device: Device;
+  readonly netconf: NetConfig;
+  readonly own: Lease;
+  readonly external: ExternalInterface;
+  readonly tunName: string;
+  readonly mtu: number;
+  /** Stops forwarding and removes the host state we added. Idempotent. */
+  stop(): Promise<void>;
+}
+
+function readConfigFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, '(file)', path, `cannot be read (${what}): ${(err as Error).message}`);
+  }
+}
+
+/** Runs the startup sequence; on failure undoes what it did and throws (UsageError/ConfigError for operator-fixable problems). */
+export async function startVtep(o: VtepOptions): Promise<Vtep> {
+  const exec = o.exec ?? new RealExec();
+  const log = o.log;
+  const netconf = parseNetConf(o.netConfigPath, readConfigFile(o.netConfigPath, 'net-conf.json'));
+  for (const w of netconf.warnings) log.warn(w);
+
+  let external: ExternalInterface;
+  try {
+    external = await chooseExternalInterface(exec, { ifaces: o.ifaces, ifaceRegexes: o.ifaceRegexes, ...(o.publicIp !== undefined ? { publicIp: o.publicIp } : {}) });
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new UsageError(`choosing the external interface: ${(err as Error).message}`, { cause: err });
+  }
+  const { own, leases } = loadStaticLeases(o.leasesPath, netconf, external.publicIp);
+  const mtu = overlayMtu(netconf, external.mtu);
+  const tunName = o.tunName ?? `flannel.${netconf.backend.vni}`;
+  log.info({ iface: external.name, publicIp: formatIpv4(external.publicIp), subnet: formatCidr(own.subnet), vtepMac: own.vtepMac, mtu, tun: tunName }, 'starting');
+
+  const forward = await checkIpForward(o.procRoot);
+  if (forward !== null) throw new UsageError(forward);
+
+  const undo: Array<() => Promise<void> | void> = [];
+  const rollback = async () => {
+    for (const u of undo.reverse()) {
+      try { await u(); } catch (err) { log.warn({ err: (err as Error).message }, 'cleanup step failed'); }
+    }
+  };
+  try {
+    let bind: LinuxBind;
+    try {
+      bind = LinuxBind.open({ port: netconf.backend.port, srcIp: external.ifaceAddr, udpChecksum: o.udpChecksum });
+    } catch (err) {
+      throw startupError(err, `UDP port ${netconf.backend.port}`);
+    }
+    undo.push(() => bind.close());
+    let tun: LinuxTun;
+    try {
+      tun = LinuxTun.open({ name: tunName, mtu });
+    } catch (err) {
+      throw startupError(err, `TUN device ${tunName}`);
+    }
+    undo.push(() => tun.close());
+    const network = makeCidr(netconf.network.ip, netconf.network.prefixLen);
+    undo.push(() => tearDown(exec, { dev: tunName, network }));
+    await setUp(exec, { dev: tunName, address: makeCidr(own.subnet.ip, 32), network });
+
+    const table = new SubnetTable();
+    table.replace(remotePeers(leases, own));
+    const [portMin, portMax] = await readLocalPortRange(o.procRoot);
+    const device = new Device({
+      tun, bind, table,
+      hasher: new FlowPortHasher(portMin, portMax),
+      config: deviceConfig({
+        vni: netconf.backend.vni, vtepMac: parseMac(own.vtepMac),
+        network: netconf.network.ip, networkPrefixLen: netconf.network.prefixLen,
+        overlayAddress: own.subnet.ip, validateSource: o.validateSource,
+      }),
+    });
+    device.start();
+    const stopWatch = watchStaticLeases({ path: o.leasesPath, netconf, own, table, log });
+    undo.push(() => stopWatch());
+    await writeSubnetEnv(o.subnetFile, { network: netconf.network, subnet: own.subnet, mtu, ipMasq: o.ipMasq });
+    log.info({ peers: table.size, subnetFile: o.subnetFile }, 'forwarding');
+
+    let stopped = false;
+    return {
+      device, netconf, own, external, tunName, mtu,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        device.close();
+        await rollback();
+        log.info('stopped; host state removed');
+      },
+    };
+  } catch (err) {
+    await rollback();
+    throw err;
+  }
+}
+
+/** Turns an addon error into one sentence the operator can act on. */
+function startupError(err: unknown, what: string): Error {
+  const e = err as { code?: string; message?: string };
+  const hints: Record<string, string> = {
+    EADDRINUSE: 'is already in use: is a kernel flannel.1 (flanneld) or another vxtun running on this node? Remove it (`ip link del flannel.1`) or choose another Backend.Port',
+    EACCES: 'needs root (CAP_NET_ADMIN and CAP_NET_RAW)',
+    EPERM: 'needs root (CAP_NET_ADMIN and CAP_NET_RAW)',
+    ENOENT: 'cannot be created: /dev/net/tun is missing (load the tun module: `modprobe tun`)',
+  };
+  const hint = e.code !== undefined ? hints[e.code] : undefined;
+  return new UsageError(hint !== undefined ? `${what} ${hint} (${e.message ?? ''})` : `${what}: ${e.message ?? String(err)}`, { cause: err });
+}
