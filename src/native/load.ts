@@ -16,7 +16,7 @@ function packageRoot(): string {
     if (existsSync(path.join(dir, 'binding.gyp'))) return dir;
     dir = path.dirname(dir);
   }
-  throw new Error('vxtun: cannot find the package root (binding.gyp)');
+  throw new Error('cannot find the package root (binding.gyp)');
 }
 
 /**
@@ -30,7 +30,7 @@ export function loadNative(override?: NativeBinding): NativeBinding {
   const candidates = ['build/Release/vxtun.node', 'build/Debug/vxtun.node'].map((p) => path.join(root, p));
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
-    throw new Error(`vxtun: native addon not built (looked for ${candidates.join(', ')}); run \`npm install\` or \`npm rebuild\``);
+    throw new Error(`native addon not built (looked for ${candidates.join(', ')}); run \`npm install\` or \`npm rebuild\``);
   }
   cached = require(found) as NativeBinding;
   return cached;
