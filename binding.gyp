@@ -8,7 +8,8 @@
         "native/batch.cc",
         "native/tun.cc",
         "native/udp.cc",
-        "native/poll.cc"
+        "native/poll.cc",
+        "native/fd.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -2,6 +2,7 @@
 /** `vxtun run`: start a node, stay up until SIGTERM/SIGINT, then remove what it added. */
 import { createLogger, type LogLevel } from '../daemon/log.js';
 import { startVtep } from '../daemon/vtep.js';
+import { StaticSubnetManager } from '../subnet/static.js';
 import { UsageError } from './errors.js';
 
 export interface RunFlags {
@@ -21,9 +22,9 @@ export interface RunFlags {
 export async function runCommand(flags: RunFlags): Promise<void> {
   if (flags.leases === undefined) throw new UsageError('--subnet-mgr static needs --leases <path> (a JSON file of flannel subnet keys → lease values)');
   const log = createLogger(flags.logLevel);
+  const subnets = new StaticSubnetManager({ netConfigPath: flags.netConfigPath, leasesPath: flags.leases, log });
   const vtep = await startVtep({
-    netConfigPath: flags.netConfigPath,
-    leasesPath: flags.leases,
+    subnets,
     subnetFile: flags.subnetFile,
     ifaces: flags.iface,
     ifaceRegexes: flags.ifaceRegex,
@@ -47,5 +48,10 @@ export async function runCommand(flags: RunFlags): Promise<void> {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    vtep.onLeaseLost((reason) => {
+      log.error({ reason }, 'Lease has been revoked. Shutting down daemon.');
+      process.exitCode = 1;
+      stop('SIGTERM');
+    });
   });
 }

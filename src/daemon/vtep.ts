@@ -3,9 +3,9 @@
  * A running vxtun node: the startup sequence, in the order that leaves nothing behind
  * when a step fails, and the teardown that undoes it.
  *
- *   1. net-conf.json        (ConfigError → exit 2)
+ *   1. network config       from the SubnetManager (ConfigError → exit 2)
  *   2. external interface   (--iface / --public-ip / default route, as flanneld)
- *   3. leases               (own lease by PublicIP; its subnet and VtepMAC are ours)
+ *   3. our lease            acquired from the SubnetManager (subnet, VtepMAC)
  *   4. ip_forward check
  *   5. UDP port             (EADDRINUSE → "is a kernel flannel.1 holding it?")
  *   6. TUN device           flannel.<VNI>, MTU = underlay − 50, up
@@ -13,9 +13,8 @@
  *   8. table + Device start, lease watch
  *   9. subnet.env           (last: its presence tells the CNI plugin we are ready)
  */
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
-import { parseNetConf, overlayMtu, type NetConfig } from '../config/netconf.js';
+import { overlayMtu, type NetConfig } from '../config/netconf.js';
 import { formatCidr, formatIpv4, makeCidr } from '../config/cidr.js';
 import type { Lease } from '../config/lease.js';
 import { writeSubnetEnv } from '../config/subnet-env.js';
@@ -31,13 +30,13 @@ import { LinuxTun } from '../tun/linux.js';
 import { LinuxBind } from '../bind/linux.js';
 import { parseMac } from '../packet/ethernet.js';
 import { UsageError } from '../cli/errors.js';
-import { loadStaticLeases, watchStaticLeases } from './static-leases.js';
-import { remotePeers } from './peer-lease.js';
+import type { SubnetManager } from '../subnet/manager.js';
+import { randomVtepMac } from '../subnet/random-mac.js';
+import { leaseSync } from './lease-sync.js';
 import type { Logger } from './log.js';
 
 export interface VtepOptions {
-  netConfigPath: string;
-  leasesPath: string;
+  subnets: SubnetManager;
   subnetFile: string;
   ifaces: string[];
   ifaceRegexes: string[];
@@ -62,21 +61,15 @@ export interface Vtep {
   readonly mtu: number;
   /** Stops forwarding and removes the host state we added. Idempotent. */
   stop(): Promise<void>;
-}
-
-function readConfigFile(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(path, '(file)', path, `cannot be read (${what}): ${(err as Error).message}`);
-  }
+  /** cb runs if the store revokes our lease (flanneld then shuts down). */
+  onLeaseLost(cb: (reason: string) => void): void;
 }
 
 /** Runs the startup sequence; on failure undoes what it did and throws (UsageError/ConfigError for operator-fixable problems). */
 export async function startVtep(o: VtepOptions): Promise<Vtep> {
   const exec = o.exec ?? new RealExec();
   const log = o.log;
-  const netconf = parseNetConf(o.netConfigPath, readConfigFile(o.netConfigPath, 'net-conf.json'));
+  const netconf = await o.subnets.getNetworkConfig();
   for (const w of netconf.warnings) log.warn(w);
 
   let external: ExternalInterface;
@@ -86,7 +79,7 @@ export async function startVtep(o: VtepOptions): Promise<Vtep> {
     if (err instanceof ConfigError) throw err;
     throw new UsageError(`choosing the external interface: ${(err as Error).message}`, { cause: err });
   }
-  const { own, leases } = loadStaticLeases(o.leasesPath, netconf, external.publicIp);
+  const own = await o.subnets.acquireLease({ publicIp: external.publicIp, newMac: randomVtepMac });
   const mtu = overlayMtu(netconf, external.mtu);
   const tunName = o.tunName ?? `flannel.${netconf.backend.vni}`;
   log.info({ iface: external.name, publicIp: formatIpv4(external.publicIp), subnet: formatCidr(own.subnet), vtepMac: own.vtepMac, mtu, tun: tunName }, 'starting');
@@ -100,6 +93,7 @@ export async function startVtep(o: VtepOptions): Promise<Vtep> {
       try { await u(); } catch (err) { log.warn({ err: (err as Error).message }, 'cleanup step failed'); }
     }
   };
+  undo.push(() => o.subnets.close());
   try {
     let bind: LinuxBind;
     try {
@@ -120,7 +114,6 @@ export async function startVtep(o: VtepOptions): Promise<Vtep> {
     await setUp(exec, { dev: tunName, address: makeCidr(own.subnet.ip, 32), network });
 
     const table = new SubnetTable();
-    table.replace(remotePeers(leases, own));
     const [portMin, portMax] = await readLocalPortRange(o.procRoot);
     const device = new Device({
       tun, bind, table,
@@ -128,18 +121,19 @@ export async function startVtep(o: VtepOptions): Promise<Vtep> {
       config: deviceConfig({
         vni: netconf.backend.vni, vtepMac: parseMac(own.vtepMac),
         network: netconf.network.ip, networkPrefixLen: netconf.network.prefixLen,
-        overlayAddress: own.subnet.ip, validateSource: o.validateSource,
+        validateSource: o.validateSource,
       }),
     });
-    device.start();
-    const stopWatch = watchStaticLeases({ path: o.leasesPath, netconf, own, table, log });
+    const stopWatch = o.subnets.watchLeases(leaseSync(table, own, log));
     undo.push(() => stopWatch());
+    device.start();
     await writeSubnetEnv(o.subnetFile, { network: netconf.network, subnet: own.subnet, mtu, ipMasq: o.ipMasq });
     log.info({ peers: table.size, subnetFile: o.subnetFile }, 'forwarding');
 
     let stopped = false;
     return {
       device, netconf, own, external, tunName, mtu,
+      onLeaseLost: (cb) => o.subnets.onLeaseLost(cb),
       async stop() {
         if (stopped) return;
         stopped = true;

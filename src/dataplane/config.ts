@@ -8,8 +8,6 @@ export interface DeviceConfig {
   /** The cluster Network (flannel `Network`) as int32 network + prefix length. */
   network: number;
   networkPrefixLen: number;
-  /** Our overlay address (our subnet's network address, e.g. 10.244.1.0), uint32: source of ICMP errors we originate. */
-  overlayAddress: number;
   /**
    * Accept VXLAN only from PublicIPs that hold a lease, and only inner sources inside the
    * sender's subnet. Beyond what the kernel checks; on by default.
@@ -26,7 +24,7 @@ export interface DeviceConfig {
 export const DEFAULT_BATCH_SIZE = 64;
 
 /** Fills the optional knobs with defaults. */
-export function deviceConfig(c: Pick<DeviceConfig, 'vni' | 'vtepMac' | 'network' | 'networkPrefixLen' | 'overlayAddress'> & Partial<DeviceConfig>): DeviceConfig {
+export function deviceConfig(c: Pick<DeviceConfig, 'vni' | 'vtepMac' | 'network' | 'networkPrefixLen'> & Partial<DeviceConfig>): DeviceConfig {
   return {
     validateSource: true,
     batchSize: DEFAULT_BATCH_SIZE,

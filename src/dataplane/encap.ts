@@ -10,8 +10,8 @@
  *      packet, set addr = peer PublicIP, port = hash of the inner flow, tos = inner ECN
  *      (CE sent as ECT(0), as the kernel's ip_tunnel_ecn_encap), verdict UDP;
  *   4. a miss inside the cluster Network: rewrite the slot in place into an ICMP
- *      destination-unreachable for the sender (verdict TUN), rate limited; outside the
- *      Network: drop;
+ *      net-unreachable for the sender (verdict TUN), rate limited; outside the Network:
+ *      drop;
  *   5. the Device then hands the batch to Bind.send (UDP verdicts) and Tun.write (ICMP).
  */
 import type { PacketBatch } from './batch.js';
@@ -42,7 +42,6 @@ export class Encapsulator {
   readonly #vni: number;
   readonly #netMask: number;
   readonly #network: number;
-  readonly #overlayAddress: number;
   readonly #icmpRate: number;
   #icmpTokens: number;
   #icmpRefillAt = 0;
@@ -57,7 +56,6 @@ export class Encapsulator {
     this.#vni = config.vni;
     this.#netMask = config.networkPrefixLen === 0 ? 0 : (0xffffffff << (32 - config.networkPrefixLen)) | 0;
     this.#network = config.network & this.#netMask;
-    this.#overlayAddress = config.overlayAddress >>> 0;
     this.#icmpRate = config.icmpRatePerSec;
     this.#icmpTokens = config.icmpRatePerSec;
   }
@@ -89,7 +87,7 @@ export class Encapsulator {
       if (peer === undefined) {
         if ((dst & this.#netMask) === this.#network) {
           counters.drops[Drop['no-lease']]!++;
-          if (this.#icmpFor(batch, i)) tun++;
+          if (this.#icmpFor(batch, i, dst)) tun++;
         } else {
           counters.drops[Drop['not-in-network']]!++;
         }
@@ -120,14 +118,20 @@ export class Encapsulator {
     return this.#result;
   }
 
-  /** Turns slot i into an ICMP net-unreachable for its sender, if allowed; true when it did. */
-  #icmpFor(batch: PacketBatch, i: number): boolean {
+  /**
+   * Turns slot i into an ICMP net-unreachable for its sender, if allowed; true when it did.
+   *
+   * The error's source is the unreachable destination itself, not our overlay address:
+   * the kernel drops a packet arriving on the TUN from one of its own addresses as a
+   * martian, so an error "from 10.244.1.0" would never reach the pod.
+   */
+  #icmpFor(batch: PacketBatch, i: number, dst: number): boolean {
     const o = batch.off[i]!;
     const l = batch.len[i]!;
     if (!shouldSendIcmpError(batch.bytes, o, l)) return false;
     if (!this.#takeIcmpToken()) return false;
     if (o - (batch.dataStart(i) - batch.headroom) < 28) return false; // no room in front of the packet
-    const r = writeDestUnreachable(batch.bytes, o, l, this.#overlayAddress, ICMP_NET_UNREACHABLE);
+    const r = writeDestUnreachable(batch.bytes, o, l, dst >>> 0, ICMP_NET_UNREACHABLE);
     batch.off[i] = r.start;
     batch.len[i] = r.length;
     batch.verdict[i] = VERDICT_TUN;
