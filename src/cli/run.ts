@@ -2,7 +2,7 @@
 /** `vxtun run`: start a node, stay up until SIGTERM/SIGINT, then remove what it added. */
 import { createLogger, type LogLevel } from '../daemon/log.js';
 import { startVtep } from '../daemon/vtep.js';
-import { StaticSubnetManager } from '../subnet/static.js';
+import { createSubnetManager } from '../subnet/create.js';
 import { UsageError } from './errors.js';
 
 export interface RunFlags {
@@ -22,7 +22,7 @@ export interface RunFlags {
 export async function runCommand(flags: RunFlags): Promise<void> {
   if (flags.leases === undefined) throw new UsageError('--subnet-mgr static needs --leases <path> (a JSON file of flannel subnet keys → lease values)');
   const log = createLogger(flags.logLevel);
-  const subnets = new StaticSubnetManager({ netConfigPath: flags.netConfigPath, leasesPath: flags.leases, log });
+  const subnets = await createSubnetManager({ kind: 'static', netConfigPath: flags.netConfigPath, leasesPath: flags.leases }, log);
   const vtep = await startVtep({
     subnets,
     subnetFile: flags.subnetFile,
