@@ -8,6 +8,9 @@
  *
  *   npx tsc -p . && node dist/bench/micro.js [filter] [--json results.json] [--max-time seconds]
  *
+ * A case with `perOp` (e.g. a batch of 64 packets) is reported per unit: ns/op and ops/s
+ * then mean ns per packet and packets per second.
+ *
  * A case's `setup` runs once, before its measurement, in the runner's process; it is
  * not handed to benchmark.js, which would decompile it together with `fn` into a new
  * function and lose their closures.
@@ -22,6 +25,8 @@ export interface MicroCase {
   name: string;
   fn: () => void;
   setup?: () => void;
+  /** Units (e.g. packets) one call of fn handles; ns/op is reported per unit. Default 1. */
+  perOp?: number;
 }
 
 export interface MicroResult {
@@ -55,8 +60,8 @@ export function runCase(c: MicroCase, maxTimeSeconds = 1): MicroResult {
   if (error) return { name: c.name, nsPerOp: NaN, opsPerSec: NaN, rmePercent: NaN, samples: 0, error: String(error) };
   return {
     name: c.name,
-    nsPerOp: 1e9 / bench.hz,
-    opsPerSec: bench.hz,
+    nsPerOp: 1e9 / bench.hz / (c.perOp ?? 1),
+    opsPerSec: bench.hz * (c.perOp ?? 1),
     rmePercent: bench.stats.rme,
     samples: bench.stats.sample.length,
   };
