@@ -9,6 +9,7 @@
 import type { Bind } from './bind.js';
 import type { PacketBatch } from '../dataplane/batch.js';
 import { VERDICT_UDP } from '../dataplane/batch.js';
+import { Readiness } from '../dataplane/readiness.js';
 
 /** One datagram as the underlay carried it. */
 export interface MemoryDatagram {
@@ -51,8 +52,7 @@ export class MemoryBind implements Bind {
   readonly port: number;
   readonly #net: MemoryNetwork;
   #inbound: MemoryDatagram[] = [];
-  #cb: (() => void) | undefined;
-  #scheduled = false;
+  readonly #ready = new Readiness();
   #closed = false;
 
   constructor(net: MemoryNetwork, ip: number, port: number) {
@@ -65,7 +65,7 @@ export class MemoryBind implements Bind {
   enqueue(d: MemoryDatagram): void {
     if (this.#closed) return;
     this.#inbound.push(d);
-    this.#schedule();
+    this.#ready.notify();
   }
 
   receive(batch: PacketBatch): number {
@@ -82,7 +82,7 @@ export class MemoryBind implements Bind {
       }
       n++;
     }
-    if (this.#inbound.length > 0) this.#schedule();
+    if (this.#inbound.length > 0) this.#ready.notify();
     return n;
   }
 
@@ -98,23 +98,14 @@ export class MemoryBind implements Bind {
   }
 
   onReadable(cb: () => void): void {
-    this.#cb = cb;
-    if (this.#inbound.length > 0) this.#schedule();
+    this.#ready.set(cb, this.#inbound.length > 0);
   }
 
   close(): void {
     this.#closed = true;
     this.#inbound = [];
-    this.#cb = undefined;
+    this.#ready.close();
     this.#net.detach(this);
   }
 
-  #schedule(): void {
-    if (this.#scheduled || this.#cb === undefined) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      if (!this.#closed) this.#cb?.();
-    });
-  }
 }

@@ -8,6 +8,7 @@
 import type { Tun } from './tun.js';
 import type { PacketBatch } from '../dataplane/batch.js';
 import { VERDICT_TUN } from '../dataplane/batch.js';
+import { Readiness } from '../dataplane/readiness.js';
 
 export class MemoryTun implements Tun {
   readonly name: string;
@@ -17,8 +18,7 @@ export class MemoryTun implements Tun {
   /** Optional observer of every written packet. */
   onWrite: ((packet: Buffer) => void) | undefined;
   #inbound: Buffer[] = [];
-  #cb: (() => void) | undefined;
-  #scheduled = false;
+  readonly #ready = new Readiness();
   #closed = false;
 
   constructor(name = 'mem0', mtu = 1450) {
@@ -30,7 +30,7 @@ export class MemoryTun implements Tun {
   inject(...packets: Uint8Array[]): void {
     if (this.#closed) return;
     for (const p of packets) this.#inbound.push(Buffer.from(p));
-    this.#schedule();
+    this.#ready.notify();
   }
 
   /** Packets queued and not yet read. */
@@ -47,7 +47,7 @@ export class MemoryTun implements Tun {
       batch.fill(n, p.length > batch.maxPacket ? p.subarray(0, batch.maxPacket) : p);
       n++;
     }
-    if (this.#inbound.length > 0) this.#schedule();
+    if (this.#inbound.length > 0) this.#ready.notify();
     return n;
   }
 
@@ -65,22 +65,13 @@ export class MemoryTun implements Tun {
   }
 
   onReadable(cb: () => void): void {
-    this.#cb = cb;
-    if (this.#inbound.length > 0) this.#schedule();
+    this.#ready.set(cb, this.#inbound.length > 0);
   }
 
   close(): void {
     this.#closed = true;
     this.#inbound = [];
-    this.#cb = undefined;
+    this.#ready.close();
   }
 
-  #schedule(): void {
-    if (this.#scheduled || this.#cb === undefined) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      if (!this.#closed) this.#cb?.();
-    });
-  }
 }

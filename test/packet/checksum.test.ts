@@ -4,18 +4,9 @@ import {
   checksumUpdate16, internetChecksum, ipv4HeaderChecksum, l4ChecksumIPv4, onesSum, pseudoHeaderSum,
 } from '../../src/packet/checksum.js';
 import { hexBytes } from '../../src/packet/bytes.js';
+import { rng } from '../helpers/rng.js';
 
 /** mulberry32: a small seeded PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SEED = Number(process.env.VXTUN_TEST_SEED ?? 0xc0ffee);
 
 /** The naive model: add one byte at a time into a 16-bit accumulator with end-around carry. */

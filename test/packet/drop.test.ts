@@ -13,17 +13,8 @@ import { checkVxlan, decodeVxlan } from '../../src/packet/vxlan.js';
 import { checkIcmp, decodeIcmp, shouldSendIcmpError } from '../../src/packet/icmp.js';
 import { buildIcmpEcho, buildOuterUdp, buildVxlanFrame } from '../../src/packet/build.js';
 import { hexBytes } from '../../src/packet/bytes.js';
+import { rng } from '../helpers/rng.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SEED = Number(process.env.VXTUN_TEST_SEED ?? 20_000);
 
 const OUR_MAC = parseMac('02:f1:00:00:00:02');

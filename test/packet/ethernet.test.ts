@@ -6,17 +6,8 @@ import {
 } from '../../src/packet/ethernet.js';
 import { Drop } from '../../src/packet/drop.js';
 import { hexBytes } from '../../src/packet/bytes.js';
+import { rng } from '../helpers/rng.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const OURS = parseMac('02:f1:00:00:00:02');
 const PEER = parseMac('02:f1:00:00:00:01');

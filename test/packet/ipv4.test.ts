@@ -5,17 +5,8 @@ import {
 } from '../../src/packet/ipv4.js';
 import { Drop } from '../../src/packet/drop.js';
 import { hexBytes } from '../../src/packet/bytes.js';
+import { rng } from '../helpers/rng.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The outer IPv4 header of the kernel frame in baseline.md 4.1. */
 const KERNEL_OUTER = hexBytes('45 00 00 86 40 43 00 00 40 11 54 d0 c0 a8 32 01 c0 a8 32 02');

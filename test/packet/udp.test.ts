@@ -7,17 +7,8 @@ import { onesSum } from '../../src/packet/checksum.js';
 import { Drop } from '../../src/packet/drop.js';
 import { hexBytes } from '../../src/packet/bytes.js';
 import { parseIpv4 } from '../../src/packet/ipv4.js';
+import { rng } from '../helpers/rng.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The UDP header of the kernel frame in baseline.md 4.1. */
 const KERNEL_UDP = hexBytes('d5 e0 21 18 00 72 0b d8');

@@ -8,17 +8,8 @@ import { checkIpv4, decodeIpv4, IPV4_MIN_HEADER_LEN } from '../../src/packet/ipv
 import { checkUdp, decodeUdp, UDP_HEADER_LEN } from '../../src/packet/udp.js';
 import { Drop } from '../../src/packet/drop.js';
 import { hexBytes } from '../../src/packet/bytes.js';
+import { rng } from '../helpers/rng.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The kernel VTEP frame of baseline.md 4.1 (echo request, `ul0 tx off`), as far as the
