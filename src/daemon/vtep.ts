@@ -158,5 +158,6 @@ function startupError(err: unknown, what: string): Error {
     ENOENT: 'cannot be created: /dev/net/tun is missing (load the tun module: `modprobe tun`)',
   };
   const hint = e.code !== undefined ? hints[e.code] : undefined;
-  return new UsageError(hint !== undefined ? `${what} ${hint} (${e.message ?? ''})` : `${what}: ${e.message ?? String(err)}`, { cause: err });
+  // With a hint, one sentence and the errno name; without, the addon's own message (it names the device or port).
+  return new UsageError(hint !== undefined ? `${what} ${hint} (${e.code})` : `${what}: ${e.message ?? String(err)}`, { cause: err });
 }
