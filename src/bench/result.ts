@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The shape of bench/results/<date>.json: every raw value of every repetition, the plan,
+ * the machine, and the per-metric medians and spreads the Markdown table and the SVG
+ * chart are drawn from. Bump RESULT_SCHEMA when a field changes meaning.
+ */
+import type { BenchPlan, DataplaneConfig, OffloadMode } from './plan.js';
+import type { CpuUsage } from './procfs.js';
+import type { Summary } from './stats.js';
+
+export const RESULT_SCHEMA = 'vxtun-bench/1';
+
+/** CPU spent during one test window. */
+export interface CpuCost {
+  /** Wall-clock length of the window. */
+  seconds: number;
+  /** Whole VM (every namespace, and anything else running on the machine), % of one vCPU. */
+  vm: CpuUsage;
+  /** utime+stime of each vxtun process, by node name, % of one vCPU. */
+  vxtunPct: Record<string, number>;
+}
+
+export interface RttResult {
+  /** Nearest-rank percentiles of the per-packet RTTs, µs. */
+  p50Us: number;
+  p99Us: number;
+  minUs: number;
+  maxUs: number;
+  meanUs: number;
+  sent: number;
+  received: number;
+  cpu: CpuCost;
+}
+
+export interface TcpResult {
+  streams: number;
+  /** end.sum_received, Gbit/s. */
+  gbps: number;
+  retransmits: number;
+  seconds: number;
+  iperfCpuSenderPct: number | null;
+  iperfCpuReceiverPct: number | null;
+  cpu: CpuCost;
+  /** Busy vCPUs of the whole VM per Gbit/s delivered. */
+  vcpuPerGbps: number | null;
+}
+
+/** One udpblast → udpsink run. */
+export interface UdpTrial {
+  /** Offered rate given to udpblast (0 = unthrottled). */
+  offeredPps: number;
+  /** What udpblast managed to hand to its socket. */
+  sentPps: number;
+  /** received / blast seconds. */
+  deliveredPps: number;
+  sent: number;
+  received: number;
+  sendErrors: number;
+  /** (sent − received) / sent, 0–1. */
+  loss: number;
+  seconds: number;
+  blasterCpuPct: number;
+  sinkCpuPct: number;
+  cpu: CpuCost;
+  /** Busy vCPUs of the whole VM per 100 kpps delivered. */
+  vcpuPer100kpps: number | null;
+}
+
+/** The small-UDP test of one cell. */
+export interface UdpResult {
+  /** The blaster as fast as it can go. */
+  unthrottled: UdpTrial;
+  /**
+   * The offered rate this cell is compared at: the kernel's highest rate with loss below
+   * plan.lossLimit in the same rep and mode (for the kernel cell itself, what it found).
+   */
+  referencePps: number | null;
+  /** The trial at referencePps (for the kernel: the passing trial that defined it). */
+  atReference: UdpTrial | null;
+  /** Extra trials of the search for this cell's own highest passing rate. */
+  search: UdpTrial[];
+  /** Delivered pps of the highest-rate passing trial (unthrottled included); null when none passed or no search ran. */
+  maxPassPps: number | null;
+}
+
+/** A measurement or the reason it failed. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Everything measured in one (rep, mode, config) cell. */
+export interface CellResult {
+  rep: number;
+  mode: OffloadMode;
+  config: DataplaneConfig;
+  startedAt: string;
+  /** Set when the bed could not be built; then no test ran. */
+  setupError?: string;
+  rtt?: Outcome<RttResult>;
+  tcp1?: Outcome<TcpResult>;
+  tcp4?: Outcome<TcpResult>;
+  udp?: Outcome<UdpResult>;
+}
+
+/** The steady-state run: vxtun on both nodes, txoff, constant load. */
+export interface SteadyResult {
+  seconds: number;
+  /** The constant load: iperf3 TCP bit rate (-b) and udpblast offered rate. */
+  load: { tcpBps: number; udpPps: number };
+  samples: Array<{ t: number; rssBytes: Record<string, number | null>; heapUsedBytes: Record<string, number | null> }>;
+  /** Largest RSS seen, by node. */
+  rssMaxBytes: Record<string, number>;
+  /** Least-squares slope of RSS after the first 10 s, KiB per minute, by node. */
+  rssSlopeKiBPerMin: Record<string, number | null>;
+  /** Least-squares slope of heapUsed after the first 10 s, KiB per minute (null: not sampled). */
+  heapSlopeKiBPerMin: Record<string, number | null> | null;
+  /** Why the heap was not sampled, when it was not. */
+  heapNote: string | null;
+  tcpGbps: number | null;
+  udpLoss: number | null;
+  error?: string;
+}
+
+export interface MachineInfo {
+  kernel: string;
+  kernelVersion: string;
+  nproc: number;
+  cpuModel: string;
+  memTotalBytes: number;
+  node: string;
+  vxtun: string;
+  commit: string | null;
+  iperf3: string;
+  cc: string;
+  loadavgAtStart: number[];
+  /** Whole-VM busy % (of one vCPU) over 1 s before the bench started: other work on the machine. */
+  backgroundBusyPct: number;
+}
+
+/** Medians/spreads: summary[mode][config][metricId]. */
+export type SummaryTable = Partial<Record<OffloadMode, Partial<Record<DataplaneConfig, Record<string, Summary>>>>>;
+
+export interface BenchResult {
+  schema: typeof RESULT_SCHEMA;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  machine: MachineInfo;
+  plan: BenchPlan;
+  cells: CellResult[];
+  summary: SummaryTable;
+  steady: SteadyResult | null;
+  notes: string[];
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The steady-state run: vxtun on both nodes (txoff), a constant load for N seconds (iperf3
+ * TCP paced with -b plus small UDP at a fixed rate), sampling each vxtun's RSS every second
+ * from /proc/<pid>/status and its V8 heapUsed every 5 s from `vxtun status --json` when that
+ * command exists and reports it. Reports RSS max and the RSS/heap slopes after a 10 s warm-up.
+ */
+import { collect, execAsync, sleep, stopChild } from '../lab/proc.js';
+import { VXTUN_BIN } from '../lab/vxtun.js';
+import { buildBed, type BenchBed } from './bed.js';
+import { startReady } from './measure.js';
+import { parseBlast, parseIperf3, parseSink } from './parse.js';
+import { readRss } from './procfs.js';
+import type { SteadyResult } from './result.js';
+import { slope } from './stats.js';
+
+/** The first numeric `key` anywhere inside `doc` (depth-first), or null. */
+export function findNumber(doc: unknown, key: string): number | null {
+  if (typeof doc !== 'object' || doc === null) return null;
+  const o = doc as Record<string, unknown>;
+  if (typeof o[key] === 'number' && Number.isFinite(o[key])) return o[key] as number;
+  for (const v of Object.values(o)) {
+    const found = findNumber(v, key);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/** heapUsed of the vxtun on `bed` node `node` via `vxtun status --json`; throws with the reason when unavailable. */
+async function statusHeap(bed: BenchBed, node: string): Promise<number> {
+  const n = node === 'node1' ? bed.node1 : bed.node2;
+  // The lab gives every node its own control socket (when this vxtun has one).
+  const files = bed.files as { controlSocket?: (x: typeof n) => string };
+  const socket = typeof files.controlSocket === 'function' ? ['--socket', files.controlSocket(n)] : [];
+  const r = await execAsync(n.ns.argv(process.execPath, VXTUN_BIN, 'status', '--json', ...socket), 5000);
+  if (r.status !== 0) throw new Error(`\`vxtun status --json\` exited ${r.status}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
+  let doc: unknown;
+  try { doc = JSON.parse(r.stdout); } catch { throw new Error('`vxtun status --json` printed no JSON'); }
+  const h = findNumber(doc, 'heapUsed');
+  if (h === null) throw new Error('`vxtun status --json` reports no heapUsed');
+  return h;
+}
+
+/** Per-node slope in KiB/min of the samples taken at t ≥ warmup seconds. */
+function slopes(samples: SteadyResult['samples'], nodes: string[], field: 'rssBytes' | 'heapUsedBytes', warmup: number): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const node of nodes) {
+    const pts = samples.filter((s) => s.t >= warmup && typeof s[field][node] === 'number');
+    const k = slope(pts.map((s) => s.t), pts.map((s) => s[field][node] as number));
+    out[node] = Number.isFinite(k) ? Math.round((k * 60) / 1024) : null;
+  }
+  return out;
+}
+
+/**
+ * Runs the steady-state test for `seconds` with iperf3 paced at `tcpBps` and udpblast at
+ * `udpPps` (`udpPayload`-byte datagrams). Never rejects: a failure is reported in `error` with whatever was sampled.
+ */
+export async function runSteady(tools: { udpblast: string; udpsink: string }, seconds: number, tcpBps: number, udpPps: number, udpPayload: number, tick?: (s: string) => void): Promise<SteadyResult> {
+  const res: SteadyResult = { seconds, load: { tcpBps, udpPps }, samples: [], rssMaxBytes: {}, rssSlopeKiBPerMin: {}, heapSlopeKiBPerMin: null, heapNote: null, tcpGbps: null, udpLoss: null };
+  let bed: BenchBed | undefined;
+  try {
+    bed = await buildBed('vxtun', 'txoff');
+    const b = bed;
+    const srv = await startReady(() => b.server.spawn(['iperf3', '-s', '-1', '-p', '5201', '--forceflush']), /Server listening/, (seconds + 60) * 1000);
+    const sink = await startReady(() => b.server.spawn([tools.udpsink, '-p', '9000', '-t', String(seconds + 30)]), /ready/, (seconds + 60) * 1000);
+    const tcp = collect(b.client.spawn(['iperf3', '-c', b.server.ip, '-p', '5201', '-t', String(seconds), '-b', String(Math.round(tcpBps)), '-J', '--connect-timeout', '3000']), (seconds + 30) * 1000);
+    const udp = collect(b.client.spawn([tools.udpblast, '-d', b.server.ip, '-p', '9000', '-s', String(udpPayload), '-t', String(seconds), '-r', String(udpPps)]), (seconds + 30) * 1000);
+    const nodes = b.vxtun.map((v) => v.node);
+    let heapOk = true;
+    const t0 = Date.now();
+    for (let i = 0; (Date.now() - t0) / 1000 < seconds; i++) {
+      const t = Math.round((Date.now() - t0) / 100) / 10;
+      const sample: SteadyResult['samples'][number] = { t, rssBytes: {}, heapUsedBytes: {} };
+      for (const v of b.vxtun) sample.rssBytes[v.node] = readRss(v.pid);
+      if (heapOk && i % 5 === 0) {
+        for (const v of b.vxtun) {
+          try { sample.heapUsedBytes[v.node] = await statusHeap(b, v.node); } catch (err) {
+            heapOk = false;
+            res.heapNote = `heap not sampled: ${(err as Error).message}`;
+            break;
+          }
+        }
+      }
+      res.samples.push(sample);
+      tick?.(`${Math.floor(t)}/${seconds} s, RSS ${nodes.map((n) => `${((sample.rssBytes[n] ?? 0) / 1048576).toFixed(0)} MiB`).join(' / ')}`);
+      await sleep(1000 - ((Date.now() - t0) % 1000));
+    }
+    const [tcpOut, udpOut] = await Promise.all([tcp, udp]);
+    await sleep(500);
+    await stopChild(sink.child);
+    await stopChild(srv.child);
+    const sinkOut = await sink.done;
+    for (const node of nodes) res.rssMaxBytes[node] = Math.max(0, ...res.samples.map((s) => s.rssBytes[node] ?? 0));
+    res.rssSlopeKiBPerMin = slopes(res.samples, nodes, 'rssBytes', 10);
+    if (heapOk) res.heapSlopeKiBPerMin = slopes(res.samples, nodes, 'heapUsedBytes', 10);
+    res.tcpGbps = parseIperf3(tcpOut.stdout).receivedBps / 1e9;
+    const sent = parseBlast(udpOut.stdout).sent;
+    res.udpLoss = sent > 0 ? Math.max(0, (sent - parseSink(sinkOut.stdout).received) / sent) : null;
+  } catch (err) {
+    res.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    await bed?.teardown();
+  }
+  return res;
+}
