@@ -46,10 +46,14 @@ export interface VtepOptions {
   ipMasq: boolean;
   validateSource: boolean;
   udpChecksum: boolean;
+  /** TUN TSO/USO + coalesced writes and UDP GRO/GSO (docs/offloads.md); undefined: the seams' defaults. */
+  offload?: boolean;
   /** Where /proc lives (tests). */
   procRoot?: string;
   exec?: Exec;
   log: Logger;
+  /** Runs after the dataplane is up, before subnet.env is written (where flanneld installs its iptables rules); what it returns is undone on stop or failed start. */
+  beforeSubnetFile?: (state: { netconf: NetConfig; own: Lease }) => Promise<(() => Promise<void>) | undefined>;
 }
 
 export interface Vtep {
@@ -97,14 +101,14 @@ export async function startVtep(o: VtepOptions): Promise<Vtep> {
   try {
     let bind: LinuxBind;
     try {
-      bind = LinuxBind.open({ port: netconf.backend.port, srcIp: external.ifaceAddr, udpChecksum: o.udpChecksum });
+      bind = LinuxBind.open({ port: netconf.backend.port, srcIp: external.ifaceAddr, udpChecksum: o.udpChecksum, ...(o.offload !== undefined ? { gro: o.offload, gso: o.offload } : {}) });
     } catch (err) {
       throw startupError(err, `UDP port ${netconf.backend.port}`);
     }
     undo.push(() => bind.close());
     let tun: LinuxTun;
     try {
-      tun = LinuxTun.open({ name: tunName, mtu });
+      tun = LinuxTun.open({ name: tunName, mtu, ...(o.offload !== undefined ? { offload: o.offload } : {}) });
     } catch (err) {
       throw startupError(err, `TUN device ${tunName}`);
     }
@@ -127,8 +131,10 @@ export async function startVtep(o: VtepOptions): Promise<Vtep> {
     const stopWatch = o.subnets.watchLeases(leaseSync(table, own, log));
     undo.push(() => stopWatch());
     device.start();
+    const undoHook = await o.beforeSubnetFile?.({ netconf, own });
+    if (undoHook !== undefined) undo.push(undoHook);
     await writeSubnetEnv(o.subnetFile, { network: netconf.network, subnet: own.subnet, mtu, ipMasq: o.ipMasq });
-    log.info({ peers: table.size, subnetFile: o.subnetFile }, 'forwarding');
+    log.info({ peers: table.size, subnetFile: o.subnetFile, offloads: device.offloads() }, 'forwarding');
 
     let stopped = false;
     return {
