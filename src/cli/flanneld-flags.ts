@@ -86,6 +86,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'metrics-address', kind: 'string', origin: V, arg: 'host:port', meaning: 'Prometheus /metrics endpoint (default 127.0.0.1:9472), or "off"' },
   { name: 'validate-source', kind: 'bool', origin: V, default: true, meaning: 'drop VXLAN from unknown senders and inner sources outside the sender\'s subnet (--no-validate-source: accept any, as the kernel does)' },
   { name: 'udp-checksum', kind: 'bool', origin: V, default: true, meaning: 'compute outer UDP checksums as current kernels do (--no-udp-checksum: send zero)' },
+  { name: 'offload', kind: 'bool', origin: V, default: true, meaning: 'TUN TSO/USO with coalesced writes, UDP GRO and UDP GSO, ~64 KB per syscall (--no-offload: one packet per crossing; docs/offloads.md)' },
   { name: 'log-level', kind: 'string', origin: V, arg: 'level', choices: [...LOG_LEVELS], default: 'info', meaning: `log level: ${LOG_LEVELS.join(', ')} (overrides -v)` },
 ];
 

@@ -60,6 +60,8 @@ export interface RunFlags {
   metricsAddress?: string;
   validateSource: boolean;
   udpChecksum: boolean;
+  /** false with --no-offload (absent: offloads on). */
+  offload?: false;
   /** --log-level if given, else from -v. */
   logLevel: LogLevel;
 }
@@ -184,6 +186,7 @@ export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv = {
     subnetMgr,
     validateSource: bool('validate-source'),
     udpChecksum: bool('udp-checksum'),
+    ...(bool('offload') ? {} : { offload: false as const }),
     logLevel: values.has('log-level') ? (str('log-level') as LogLevel) : logLevelForVerbosity(verbosity),
   };
   const optional: Array<[keyof RunFlags, string]> = [

@@ -105,6 +105,7 @@ export async function runCommand(flags: RunFlags, deps: RunDeps = {}): Promise<v
       ipMasq: flags.ipMasq,
       validateSource: flags.validateSource,
       udpChecksum: flags.udpChecksum,
+      ...(flags.offload === false ? { offload: false } : {}),
       exec,
       log,
       beforeSubnetFile: async ({ netconf, own }) => {

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-/** `vxtun status`: not built yet (see the README's status of work). */
+/** `vxtun status`: flags and action (the implementation loads only when it runs). */
 import type { Command } from 'commander';
-import { UsageError } from './errors.js';
 
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('(not implemented yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new UsageError('`vxtun status` is not implemented yet');
+    .description('show the running daemon: lease, peers with counters, drops by reason, totals (from its control socket)')
+    .option('--json', 'print the status as JSON (for scripts)')
+    .option('--socket <path>', 'control socket of the daemon (default /run/vxtun/<tun-name>.sock; in a network namespace other than the host\'s, /run/vxtun/netns-<inode>/<tun-name>.sock)')
+    .option('--tun-name <name>', 'TUN device name of the daemon, for the default socket path', 'flannel.1')
+    .action(async (opts) => {
+      const { statusCommand } = await import('./status.js');
+      await statusCommand(opts);
     });
 }

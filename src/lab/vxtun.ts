@@ -47,6 +47,11 @@ export class LabFiles {
     renameSync(tmp, this.leases);
   }
 
+  /** The control socket path for a node's vxtun (`vxtun status --socket <it>`); one per node, so nodes never share one. */
+  controlSocket(node: LabNode): string {
+    return path.join(this.dir, `${node.name}.sock`);
+  }
+
   /** The subnet.env path for a node. */
   subnetFile(node: LabNode): string {
     return path.join(this.dir, `${node.name}.subnet.env`);
@@ -83,7 +88,7 @@ export async function startVxtun(node: LabNode, o: StartVxtunOptions): Promise<L
   const argv = [
     process.execPath, VXTUN_BIN, 'run', '--iface', node.ulDev,
     '--net-config-path', o.files.netConf, '--subnet-mgr', 'static', '--leases', o.files.leases,
-    '--subnet-file', o.files.subnetFile(node), ...(o.args ?? []),
+    '--subnet-file', o.files.subnetFile(node), '--control-socket', o.files.controlSocket(node), ...(o.args ?? []),
   ];
   const child = node.spawn(argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
