@@ -28,26 +28,8 @@ import { packageVersion } from '../cli/main.js';
 import type { Logger } from './log.js';
 import type { StatusSource } from './status.js';
 
-/** What subnet managers call: a lease renewal happened; the store watch went up or down. */
-export interface ControlPlaneMetrics {
-  leaseRenewed(): void;
-  setWatchUp(up: boolean): void;
-}
-
-/** Does nothing (the default for managers given no recorder). */
-export const NOOP_CONTROL_PLANE_METRICS: ControlPlaneMetrics = { leaseRenewed() {}, setWatchUp() {} };
-
-/** Records what managers report, for metrics and status. */
-export class ControlPlaneState implements ControlPlaneMetrics {
-  leaseRenewals = 0;
-  /** null until a manager reports (the static manager never does: its file is always there). */
-  storeWatchUp: boolean | null = null;
-  leaseRenewed(): void { this.leaseRenewals++; }
-  setWatchUp(up: boolean): void { this.storeWatchUp = up; }
-}
-
-/** The process-wide recorder: `vxtun run` hands it to its subnet manager. */
-export const controlPlaneMetrics = new ControlPlaneState();
+export { ControlPlaneState, NOOP_CONTROL_PLANE_METRICS, controlPlaneMetrics, type ControlPlaneMetrics } from '../subnet/metrics.js';
+import { controlPlaneMetrics, type ControlPlaneState } from '../subnet/metrics.js';
 
 export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9472';
 

@@ -17,6 +17,7 @@ import type { EtcdRegistry, SubnetEntry, SubnetListing, SubnetEvent } from './re
 import { FailureReporter, type Backoff } from './retry.js';
 import { ProblemLog, snapshotLeases } from './snapshot.js';
 import type { NetConfig } from '../../config/netconf.js';
+import { controlPlaneMetrics } from '../metrics.js';
 
 export interface LeaseWatchOptions {
   registry: EtcdRegistry;
@@ -69,6 +70,7 @@ export class LeaseWatch {
       listing = await this.#o.registry.listSubnets();
     } catch (err) {
       if (this.#stopped) return;
+      controlPlaneMetrics.setWatchUp(false);
       this.#listFailures.failed({ endpoints: this.#o.registry.endpoints, err: (err as Error).message, retryInMs: this.#delay },
         `cannot list leases from etcd at ${this.#o.registry.endpoints}; keeping the last known leases`);
       this.#retryLater();
@@ -87,6 +89,7 @@ export class LeaseWatch {
   }
 
   #fromListing(listing: SubnetListing): void {
+    controlPlaneMetrics.setWatchUp(true);
     this.#entries.clear();
     for (const e of listing.entries) this.#entries.set(e.key, e);
     this.#publish();
@@ -104,12 +107,13 @@ export class LeaseWatch {
       },
       onError: (err) => {
         this.#stopWatch = undefined;
+        controlPlaneMetrics.setWatchUp(false);
         this.#watchFailures.failed({ endpoints, err: err.message, retryInMs: this.#delay }, 'etcd lease watch ended; re-listing');
         this.#retryLater();
       },
-      onDisconnected: (err) => this.#watchFailures.failed({ endpoints, err: err.message },
-        `etcd at ${endpoints} unreachable from the lease watch; keeping the last known leases while it reconnects`),
-      onConnected: () => this.#watchFailures.recovered({ endpoints }, 'etcd lease watch re-established'),
+      onDisconnected: (err) => (controlPlaneMetrics.setWatchUp(false), this.#watchFailures.failed({ endpoints, err: err.message },
+        `etcd at ${endpoints} unreachable from the lease watch; keeping the last known leases while it reconnects`)),
+      onConnected: () => (controlPlaneMetrics.setWatchUp(true), this.#watchFailures.recovered({ endpoints }, 'etcd lease watch re-established')),
     });
     this.#stopWatch = stop;
   }

@@ -20,6 +20,7 @@ import type { Logger } from '../../daemon/log.js';
 import { looseValue } from './acquire.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { EtcdRegistry, UpdateResult } from './registry.js';
+import { controlPlaneMetrics } from '../metrics.js';
 
 /** Our lease: what we wrote and when it expires in etcd (null: a reservation, no TTL). */
 export interface OwnLease {
@@ -148,6 +149,7 @@ export class Renewer {
   }
 
   #renewed(t0: number, what: string): void {
+    controlPlaneMetrics.leaseRenewed();
     const own = this.#o.get();
     const expiresAt = own.expiresAt === null ? null : t0 + this.#o.ttlSec * 1000;
     this.#o.set({ ...own, expiresAt });

@@ -19,6 +19,7 @@
 import type { Logger } from '../../daemon/log.js';
 import type { NodeApi, NodeWatchEvent } from './client.js';
 import type { KubeNode } from './node-lease.js';
+import { controlPlaneMetrics } from '../metrics.js';
 
 export interface NodeCacheOptions {
   /** First retry delay after a failure (default 1000 ms); doubles up to maxBackoffMs. */
@@ -102,6 +103,7 @@ export class NodeCache {
         this.#nodes.clear();
         for (const n of items) this.#nodes.set(n.name, n);
         this.#synced = true;
+        controlPlaneMetrics.setWatchUp(true);
         this.#lastError = undefined;
         backoff = this.#o.minBackoffMs;
         this.#emit({ type: 'RELIST' });
@@ -121,6 +123,7 @@ export class NodeCache {
       } catch (err) {
         if (this.#stopped) return;
         this.#lastError = (err as Error).message;
+        controlPlaneMetrics.setWatchUp(false);
         this.#log.warn({ err: this.#lastError, retryInMs: backoff }, 'listing/watching nodes failed; keeping the last known nodes and leases');
         await this.#sleep(backoff);
         backoff = Math.min(backoff * 2, this.#o.maxBackoffMs);

@@ -3,6 +3,7 @@
 // failure, an expired key re-created, a taken or deleted key reported as lease lost.
 import t from 'tap';
 import { fixture, HOUR, macSource, MY_IP, MY_IP_N, value } from './helpers.js';
+import { controlPlaneMetrics } from '../../../src/subnet/metrics.js';
 
 const KEY = '10.244.1.0-24';
 const MINE = value(MY_IP, '02:00:00:00:00:01');
@@ -20,6 +21,8 @@ async function started(t: Parameters<typeof fixture>[0], margin = 3600) {
 t.test('renewal happens at expiration minus the margin, then every 23 h', async (t) => {
   const f = await started(t);
   const t0 = f.clock.now();
+  const renewalsBefore = controlPlaneMetrics.leaseRenewals;
+  t.equal(controlPlaneMetrics.storeWatchUp, true, 'the watch reports itself up (metrics, status)');
   t.same(f.clock.pending('renew'), [23 * HOUR]);
   await f.clock.advance(23 * HOUR - 1);
   t.notOk(f.reg.calls.includes(`update ${KEY}`), 'not before it is due');
@@ -31,6 +34,7 @@ t.test('renewal happens at expiration minus the margin, then every 23 h', async 
   t.same(f.clock.pending('renew'), [23 * HOUR], 'next renewal in 23 h');
   await f.clock.advance(23 * HOUR);
   t.equal(f.reg.calls.filter((c) => c === `update ${KEY}`).length, 2);
+  t.equal(controlPlaneMetrics.leaseRenewals - renewalsBefore, 2, 'each renewal counted for vxtun_lease_renewals_total');
   t.same(f.lost, []);
 });
 
