@@ -9,7 +9,14 @@
         "native/tun.cc",
         "native/udp.cc",
         "native/poll.cc",
-        "native/fd.cc"
+        "native/fd.cc",
+        "native/offload.cc",
+        "native/gso.cc",
+        "native/gro.cc",
+        "native/tun_vnet.cc",
+        "native/udp_gro.cc",
+        "native/udp_send.cc",
+        "native/udp_gso.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

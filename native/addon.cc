@@ -55,6 +55,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitUdp(env, exports);
   InitPoll(env, exports);
   InitFd(env, exports);
+  InitOffload(env, exports);
   return exports;
 }
 

@@ -13,8 +13,19 @@
 #include "addon.h"
 #include "args.h"
 #include "batch.h"
+#include "offload.h"
 
 namespace vxtun {
+
+// "read from TUN vxt0 (fd 7)" when TUNGETIFF knows the device, else "read from TUN fd 7".
+std::string TunWhat(const char* verb, int fd) {
+  ifreq ifr{};
+  std::string fdText = "fd " + std::to_string(fd);
+  if (ioctl(fd, TUNGETIFF, &ifr) == 0 && ifr.ifr_name[0] != '\0')
+    return std::string(verb) + " TUN " + std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)) + " (" + fdText + ")";
+  return std::string(verb) + " TUN " + fdText;
+}
+
 namespace {
 
 // A link name: a string of 1..IFNAMSIZ-1 bytes (0 allowed with allowEmpty) without NUL.
@@ -30,15 +41,6 @@ bool ArgIfName(napi_env env, napi_value v, const char* name, std::string* out, b
     return false;
   }
   return true;
-}
-
-// "read from TUN vxt0 (fd 7)" when TUNGETIFF knows the device, else "read from TUN fd 7".
-std::string TunWhat(const char* verb, int fd) {
-  ifreq ifr{};
-  std::string fdText = "fd " + std::to_string(fd);
-  if (ioctl(fd, TUNGETIFF, &ifr) == 0 && ifr.ifr_name[0] != '\0')
-    return std::string(verb) + " TUN " + std::string(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)) + " (" + fdText + ")";
-  return std::string(verb) + " TUN " + fdText;
 }
 
 // tunOpen(name, {vnetHdr, multiQueue}) -> {fd, name}. Opens /dev/net/tun non-blocking and
@@ -97,12 +99,13 @@ napi_value JsTunOpen(napi_env env, napi_callback_info info) {
   return r;
 }
 
-// tunRead(fd, batch, max) -> n. read() into slot i at i*slotSize+headroom (room slotSize-headroom)
-// for i < min(max, capacity), stopping at EAGAIN; sets off[i], len[i]. EINTR is retried. Any
-// other error is thrown if nothing was read yet, else the packets read so far are returned
-// (the next call meets the error again).
+// tunRead(fd, batch, max, offload?) -> n. read() into slot i at i*slotSize+headroom (room
+// slotSize-headroom) for i < min(max, capacity), stopping at EAGAIN; sets off[i], len[i].
+// EINTR is retried. Any other error is thrown if nothing was read yet, else the packets read
+// so far are returned (the next call meets the error again). With an offload handle (a TUN
+// opened with vnetHdr) each read carries a virtio_net_hdr: see TunReadVnet.
 napi_value JsTunRead(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
+  napi_value argv[4];
   GetArgs(env, info, argv);
   int fd;
   size_t max;
@@ -110,6 +113,10 @@ napi_value JsTunRead(napi_env env, napi_callback_info info) {
   Batch* b = UnwrapBatch(env, argv[1]);
   if (!b || !ArgSize(env, argv[2], "max", &max)) return nullptr;
   if (max > b->capacity) max = b->capacity;
+  if (!IsUndefined(env, argv[3])) {
+    TunOffload* st = UnwrapTunOffload(env, argv[3], "offload");
+    return st ? TunReadVnet(env, fd, b, max, st) : nullptr;
+  }
   uint32_t i = 0;
   while (i < max) {
     size_t at = b->DataStart(i);
@@ -132,11 +139,12 @@ napi_value JsTunRead(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// tunWrite(fd, batch, n, want) -> written. One write() per packet i < n with verdict[i] == want.
-// Every selected packet must lie inside bytes (RangeError naming the index, before any write).
-// Write failures (EAGAIN included) are skipped and not counted; EINTR is retried.
+// tunWrite(fd, batch, n, want, offload?) -> written. One write() per packet i < n with
+// verdict[i] == want. Every selected packet must lie inside bytes (RangeError naming the
+// index, before any write). Write failures (EAGAIN included) are skipped and not counted;
+// EINTR is retried. With an offload handle, TCP runs are coalesced: see TunWriteVnet.
 napi_value JsTunWrite(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
+  napi_value argv[5];
   GetArgs(env, info, argv);
   int fd;
   uint32_t n, want;
@@ -150,6 +158,10 @@ napi_value JsTunWrite(napi_env env, napi_callback_info info) {
                                std::to_string(b->len[i]) + " exceeds bytes length " + std::to_string(b->bytesLen));
       return nullptr;
     }
+  }
+  if (!IsUndefined(env, argv[4])) {
+    TunOffload* st = UnwrapTunOffload(env, argv[4], "offload");
+    return st ? TunWriteVnet(env, fd, b, n, want, st) : nullptr;
   }
   uint32_t written = 0;
   for (uint32_t i = 0; i < n; i++) {

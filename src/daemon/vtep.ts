@@ -145,7 +145,7 @@ export async function startVtep(o: VtepOptions): Promise<Vtep> {
         stopped = true;
         device.close();
         await rollback();
-        log.info({ counters: device.counters.snapshot() }, 'stopped; host state removed');
+        log.info({ counters: device.counters.snapshot(), offloadStats: device.offloadStats() }, 'stopped; host state removed');
       },
     };
   } catch (err) {

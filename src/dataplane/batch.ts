@@ -24,7 +24,11 @@ export const VERDICT_DROP = 0;
 export const VERDICT_UDP = 1;
 export const VERDICT_TUN = 2;
 
-/** Bytes reserved in front of every packet: 28 outer IPv4+UDP, 8 VXLAN, 14 inner Ethernet, 14 spare (later: virtio_net_hdr). */
+/**
+ * Bytes reserved in front of every packet: 28 outer IPv4+UDP, 8 VXLAN, 14 inner Ethernet,
+ * 14 spare. (The virtio_net_hdr of the TUN offloads never lives here: the addon reads it
+ * into its own scratch and writes it from a separate iovec.)
+ */
 export const DEFAULT_HEADROOM = 64;
 
 export class PacketBatch {
@@ -39,6 +43,11 @@ export class PacketBatch {
   readonly port: Uint16Array;
   readonly tos: Uint8Array;
   readonly verdict: Uint8Array;
+  /**
+   * Packets the reader discarded while filling this batch (a malformed virtio_net_hdr,
+   * counted as 'bad-gso'). Set by the seam's read and consumed (reset to 0) by the Device.
+   */
+  readDrops = 0;
   #native: NativeBatch | undefined;
 
   /**

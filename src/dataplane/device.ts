@@ -10,6 +10,12 @@
  * the event loop; the poll is level-triggered, so pending packets call back at once on the
  * next loop turn while timers and control-plane work get their turn. The control plane
  * changes forwarding only through the SubnetTable.
+ *
+ * Offloads (docs/offloads.md) live below the seams: the Linux Tun cuts TCP super-packets
+ * into segments on read and coalesces runs on write, the Linux Bind splits UDP_GRO
+ * messages and sends runs with UDP_SEGMENT, so these loops only ever see ordinary
+ * packets. What they report shows in offloads()/offloadStats(); packets a seam discarded
+ * while reading (batch.readDrops) are counted here as 'bad-gso'.
  */
 import type { Tun } from '../tun/tun.js';
 import type { Bind } from '../bind/bind.js';
@@ -21,6 +27,7 @@ import { Encapsulator } from './encap.js';
 import { Decapsulator } from './decap.js';
 import { FlowPortHasher } from './flow-hash.js';
 import { Drop } from '../packet/drop.js';
+import { offloadsOf, offloadStatsOf, type OffloadStats } from './offload.js';
 
 /** Largest datagram the receive side accepts whole (a kernel peer with GSO may send up to 64 KB). */
 const MAX_DATAGRAM = 65535;
@@ -89,6 +96,7 @@ export class Device {
     let total = 0;
     for (let round = 0; round < this.config.maxBatchesPerWake; round++) {
       const n = this.tun.read(batch);
+      if (batch.readDrops > 0) { counters.drops[Drop['bad-gso']]! += batch.readDrops; batch.readDrops = 0; }
       if (n === 0) break;
       total += n;
       const r = this.#encap.run(batch, n);
@@ -130,6 +138,18 @@ export class Device {
       if (n < batch.capacity) break;
     }
     return total;
+  }
+
+  /** Offloads in effect on the seams (e.g. ['csum', 'tso4', 'tso6', 'gro', 'udp-gro']); [] for in-memory seams. */
+  offloads(): string[] {
+    return [...offloadsOf(this.tun), ...offloadsOf(this.bind)];
+  }
+
+  /** Counters of the offload paths, per seam (absent when a seam has offloads off). */
+  offloadStats(): { tun?: OffloadStats; bind?: OffloadStats } {
+    const tun = offloadStatsOf(this.tun);
+    const bind = offloadStatsOf(this.bind);
+    return { ...(tun !== undefined ? { tun } : {}), ...(bind !== undefined ? { bind } : {}) };
   }
 
   /** Stops forwarding and closes both seams. */

@@ -22,6 +22,27 @@ export interface NativeBatch { readonly __nativeBatch: unique symbol }
 /** An opaque uv_poll_t watcher. */
 export interface NativePoll { readonly __nativePoll: unique symbol }
 
+/**
+ * An opaque per-TUN offload state (tunOffloadNew): a 64 KB read scratch holding the
+ * super-packet being cut, the coalescing planner and its buffers. Use one per TUN fd.
+ */
+export interface NativeTunOffload { readonly __nativeTunOffload: unique symbol }
+
+/** An opaque per-socket UDP_GRO state (udpGroNew): datagrams parked when a batch was full. */
+export interface NativeUdpGro { readonly __nativeUdpGro: unique symbol }
+
+/** An opaque UDP GSO sender (udpGsoNew): UDP_SEGMENT sockets per outer source port. */
+export interface NativeUdpGso { readonly __nativeUdpGso: unique symbol }
+
+export interface UdpGsoOptions {
+  /** Outer source address to bind the sockets to (our PublicIP; not 0). */
+  srcIp: number;
+  /** Outer TTL. */
+  ttl: number;
+  /** Sockets kept open at most (default 64); the least recently used is closed first. */
+  sockets?: number;
+}
+
 export interface TunOpenOptions {
   /** IFF_VNET_HDR: prefix each packet with a virtio_net_hdr (used by the offload path). */
   vnetHdr?: boolean;
@@ -80,10 +101,37 @@ export interface NativeBinding {
   /**
    * Reads up to `max` packets (one read() each, stopping at EAGAIN) into slots 0..n-1 at
    * slot start + headroom; sets off/len. Returns n (0 when nothing is pending).
+   *
+   * With `offload` (the TUN was opened with vnetHdr), each read() carries a
+   * virtio_net_hdr: GSO_NONE packets land as above (a NEEDS_CSUM partial checksum is
+   * completed); a TCPV4/TCPV6 super-packet (UDP_L4 when the state's flags include USO) is
+   * cut into gso_size segments in consecutive slots, each with its own IPv4 ID, lengths,
+   * sequence number, FIN/PSH on the last only and a full L4 checksum. Segments that do not
+   * fit stay in the state for the next call (stats[pending] > 0), in order. A malformed
+   * header drops the packet and counts it in stats[badVnetHeader]; nothing is thrown.
    */
-  tunRead(fd: number, batch: NativeBatch, max: number): number;
-  /** Writes, one write() each, every packet i < n whose verdict[i] === want. Returns how many were written; failures are not thrown. */
-  tunWrite(fd: number, batch: NativeBatch, n: number, want: number): number;
+  tunRead(fd: number, batch: NativeBatch, max: number, offload?: NativeTunOffload): number;
+  /**
+   * Writes, one write() each, every packet i < n whose verdict[i] === want. Returns how many
+   * were written; failures are not thrown.
+   *
+   * With `offload`, each write carries a virtio_net_hdr, and runs of TCP segments of one
+   * flow that may merge (see native/gro.h; checksums verified first) are written as one
+   * GSO_TCPV4 super-packet; `written` then counts the packets inside it. Unmerged packets
+   * get a zero header. The batch is only read.
+   */
+  tunWrite(fd: number, batch: NativeBatch, n: number, want: number, offload?: NativeTunOffload): number;
+  /**
+   * TUNSETOFFLOAD with TUN_F_* flags (src/dataplane/offload.ts). Throws (EINVAL) when the
+   * kernel does not know a flag, which is how USO is probed.
+   */
+  tunSetOffload(fd: number, flags: number): void;
+  /**
+   * A TUN offload state for tunRead/tunWrite. `flags`: the TUN_F_* bits the device
+   * accepted. The addon counts into `stats` (length >= TUN_STATS.length, kept alive by
+   * the handle) and never allocates per packet.
+   */
+  tunOffloadNew(flags: number, stats: Float64Array): NativeTunOffload;
   /** Sets a link's MTU (SIOCSIFMTU). */
   linkSetMtu(name: string, mtu: number): void;
   /** Sets a link administratively up (SIOCSIFFLAGS). */
@@ -99,7 +147,19 @@ export interface NativeBinding {
    * (source IP) and port (source port). A datagram larger than the slot keeps its real
    * length in len[i] (> slotSize - headroom) so the caller can count it as oversize.
    */
-  udpRecv(fd: number, batch: NativeBatch, max: number): number;
+  udpRecv(fd: number, batch: NativeBatch, max: number, gro?: NativeUdpGro): number;
+  /**
+   * setsockopt(SOL_UDP, UDP_GRO). Returns false when the kernel does not support it
+   * (then leave `gro` out of udpRecv); other failures throw.
+   */
+  udpSetGro(fd: number, on: boolean): boolean;
+  /**
+   * A UDP_GRO receive state for udpRecv on a socket with UDP_GRO on: each coalesced
+   * message (its UDP_GRO cmsg read every time) is split into one slot per datagram, with
+   * the sender's addr/port on each; what does not fit the batch is parked and handed out
+   * first next call (stats[pending] > 0). Counters go to `stats` (>= UDP_GRO_STATS.length).
+   */
+  udpGroNew(stats: Float64Array): NativeUdpGro;
   /** A raw IPv4 socket (IPPROTO_RAW, header included) for sending. */
   rawOpen(sndbuf: number): number;
   /**
@@ -108,8 +168,19 @@ export interface NativeBinding {
    * and UDP (source port port[i], checksum per options) headers into the 28 bytes before
    * off[i], to addr[i]:dstPort. Returns how many were sent; packets the kernel refused are
    * not thrown (EAGAIN and per-packet errors end the batch early).
+   *
+   * With `gso` (and udpChecksum on: UDP GSO always checksums), a run of consecutive
+   * selected packets to one addr/port/tos with equal lengths (the last may be shorter; at
+   * most 64 and 65507 bytes) goes out as one sendmsg with UDP_SEGMENT on the socket bound
+   * to that source port, DF clear and the same TTL; the kernel writes the headers. Single
+   * packets, ports another socket holds and runs the kernel refuses take the raw path. The
+   * batch order is kept.
    */
-  udpSend(fd: number, batch: NativeBatch, n: number, want: number, options: SendOptions): number;
+  udpSend(fd: number, batch: NativeBatch, n: number, want: number, options: SendOptions, gso?: NativeUdpGso): number;
+  /** A UDP GSO sender for udpSend; counters go to `stats` (>= UDP_GSO_STATS.length). */
+  udpGsoNew(options: UdpGsoOptions, stats: Float64Array): NativeUdpGso;
+  /** Closes the sender's sockets now; udpSend with it then takes the raw path. */
+  udpGsoClose(gso: NativeUdpGso): void;
 
   // ---- event loop ----
   /** Starts a uv_poll on fd for readability; calls cb() on the loop whenever it is readable. */
@@ -118,4 +189,10 @@ export interface NativeBinding {
   pollStop(poll: NativePoll): void;
   /** close(2). */
   close(fd: number): void;
+  /**
+   * Test hook: a connected AF_UNIX SOCK_SEQPACKET pair [a, b], non-blocking. One write()
+   * is one record, so one end can stand in for a TUN fd (crafted virtio_net_hdr packets
+   * in, written ones out) while a test drives the other with fs.readSync/writeSync.
+   */
+  socketPair(): [number, number];
 }

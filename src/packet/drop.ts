@@ -28,6 +28,7 @@ export const DROP_REASONS = [
   'ttl-exceeded',       // reserved for paths that decrement TTL
   'send-failed',        // the kernel refused the datagram (socket buffer full, no route)
   'tun-write-failed',   // the kernel refused the packet written to the TUN
+  'bad-gso',            // TUN packet with a malformed virtio_net_hdr (offloads: GSO type, lengths, offsets)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

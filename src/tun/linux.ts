@@ -2,68 +2,152 @@
 /**
  * LinuxTun: the real device, through the addon. Opening creates (or attaches to) the TUN,
  * sets its MTU and brings it up; the fd is non-blocking and watched by a uv_poll.
+ *
+ * Offloads (options.offload): the TUN is opened with IFF_VNET_HDR and TUNSETOFFLOAD asks
+ * for CSUM|TSO4|TSO6, then probes USO4|USO6 on top (Linux 6.2+) and keeps them when the
+ * kernel accepts. The kernel then hands over TCP super-packets of up to 64 KB, which the
+ * addon cuts into segments in the batch; on the way back, runs of one TCP flow are
+ * coalesced into one write. The batch still holds ordinary packets either way. Fallbacks:
+ * a kernel refusing the base set leaves the device with virtio headers but no offloads
+ * (`offloads` then lists none); offload: false opens the plain device.
  */
 import type { Tun } from './tun.js';
 import type { PacketBatch } from '../dataplane/batch.js';
 import { VERDICT_TUN } from '../dataplane/batch.js';
-import type { NativeBinding, NativePoll } from '../native/binding.js';
+import type { NativeBinding, NativePoll, NativeTunOffload } from '../native/binding.js';
 import { loadNative } from '../native/load.js';
+import {
+  PendingKick, statsObject, tunOffloadNames, TUN_OFFLOADS_BASE, TUN_OFFLOADS_USO, TUN_STATS, TUN_STAT_DROPPED,
+  TUN_STAT_PENDING, type OffloadReporter, type OffloadStats,
+} from '../dataplane/offload.js';
+
+/** Offloads are on unless turned off (`vxtun run --no-offload`). */
+export const DEFAULT_TUN_OFFLOAD = true;
 
 export interface LinuxTunOptions {
   /** Device name, e.g. 'flannel.1'. */
   name: string;
   mtu: number;
+  /** Open with virtio headers and negotiate TSO/USO (default DEFAULT_TUN_OFFLOAD). */
+  offload?: boolean;
+  /** With offload: also probe USO4/USO6 (default true). */
+  uso?: boolean;
   native?: NativeBinding;
 }
 
-export class LinuxTun implements Tun {
+interface OffloadState { handle: NativeTunOffload; stats: Float64Array; flags: number }
+
+/**
+ * Sets the base offload set, then tries USO on top; returns the flags in effect (0 when
+ * the kernel refuses even the base set: the virtio header stays, nothing is offloaded).
+ */
+export function negotiateTunOffloads(native: NativeBinding, fd: number, uso: boolean): number {
+  const attempts = uso ? [TUN_OFFLOADS_BASE | TUN_OFFLOADS_USO, TUN_OFFLOADS_BASE] : [TUN_OFFLOADS_BASE];
+  for (const flags of attempts) {
+    try {
+      native.tunSetOffload(fd, flags);
+      return flags;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EINVAL') throw err;
+    }
+  }
+  return 0;
+}
+
+export class LinuxTun implements Tun, OffloadReporter {
   readonly name: string;
   readonly mtu: number;
+  /** Offloads in effect: TUNSETOFFLOAD names ('csum', 'tso4', 'tso6', 'uso4', 'uso6') plus 'gro' (coalesced writes). */
+  readonly offloads: readonly string[];
   readonly #native: NativeBinding;
+  readonly #offload: OffloadState | undefined;
+  readonly #kick: PendingKick;
   #fd: number;
   #poll: NativePoll | undefined;
+  #seenDrops = 0;
 
-  private constructor(native: NativeBinding, fd: number, name: string, mtu: number) {
+  private constructor(native: NativeBinding, fd: number, name: string, mtu: number, offload: OffloadState | undefined) {
     this.#native = native;
     this.#fd = fd;
     this.name = name;
     this.mtu = mtu;
+    this.#offload = offload;
+    this.offloads = offload === undefined ? [] : [...tunOffloadNames(offload.flags), 'gro'];
+    this.#kick = new PendingKick(() => (this.#offload?.stats[TUN_STAT_PENDING] ?? 0) > 0);
   }
 
   /** Opens the device, sets its MTU and brings it up. Throws the addon's error (errno, code, device name) on failure. */
   static open(options: LinuxTunOptions): LinuxTun {
     const native = loadNative(options.native);
-    const handle = native.tunOpen(options.name, {});
+    const offload = options.offload ?? DEFAULT_TUN_OFFLOAD;
+    const handle = native.tunOpen(options.name, offload ? { vnetHdr: true } : {});
+    let state: OffloadState | undefined;
     try {
+      if (offload) {
+        const flags = negotiateTunOffloads(native, handle.fd, options.uso ?? true);
+        const stats = new Float64Array(TUN_STATS.length);
+        state = { handle: native.tunOffloadNew(flags, stats), stats, flags };
+      }
       native.linkSetMtu(handle.name, options.mtu);
       native.linkSetUp(handle.name);
     } catch (err) {
       native.close(handle.fd);
       throw err;
     }
-    return new LinuxTun(native, handle.fd, handle.name, options.mtu);
+    return new LinuxTun(native, handle.fd, handle.name, options.mtu, state);
+  }
+
+  /**
+   * Wraps an fd that is already open (a TUN opened elsewhere, or a test's stand-in such as
+   * native.socketPair()). offloadFlags: the TUN_F_* flags in effect when the fd carries
+   * virtio headers, undefined when it does not. The fd is closed by close().
+   */
+  static fromFd(o: { fd: number; name: string; mtu: number; offloadFlags?: number; native?: NativeBinding }): LinuxTun {
+    const native = loadNative(o.native);
+    let state: OffloadState | undefined;
+    if (o.offloadFlags !== undefined) {
+      const stats = new Float64Array(TUN_STATS.length);
+      state = { handle: native.tunOffloadNew(o.offloadFlags, stats), stats, flags: o.offloadFlags };
+    }
+    return new LinuxTun(native, o.fd, o.name, o.mtu, state);
   }
 
   read(batch: PacketBatch): number {
     if (this.#fd < 0) return 0;
-    return this.#native.tunRead(this.#fd, batch.native(this.#native), batch.capacity);
+    const o = this.#offload;
+    if (o === undefined) return this.#native.tunRead(this.#fd, batch.native(this.#native), batch.capacity);
+    const n = this.#native.tunRead(this.#fd, batch.native(this.#native), batch.capacity, o.handle);
+    const dropped = o.stats[TUN_STAT_DROPPED]!;
+    if (dropped !== this.#seenDrops) {
+      batch.readDrops += dropped - this.#seenDrops;
+      this.#seenDrops = dropped;
+    }
+    if (o.stats[TUN_STAT_PENDING]! > 0) this.#kick.check();
+    return n;
   }
 
   write(batch: PacketBatch, n: number): number {
     if (this.#fd < 0) return 0;
-    return this.#native.tunWrite(this.#fd, batch.native(this.#native), n, VERDICT_TUN);
+    return this.#native.tunWrite(this.#fd, batch.native(this.#native), n, VERDICT_TUN, this.#offload?.handle);
   }
 
   onReadable(cb: () => void): void {
     if (this.#fd < 0) return;
     if (this.#poll !== undefined) this.#native.pollStop(this.#poll);
     this.#poll = this.#native.pollStart(this.#fd, cb);
+    this.#kick.callback = cb;
+  }
+
+  /** Counters of the offload paths (TUN_STATS names), or undefined when offloads are off. */
+  offloadStats(): OffloadStats | undefined {
+    return this.#offload === undefined ? undefined : statsObject(TUN_STATS, this.#offload.stats);
   }
 
   close(): void {
     if (this.#fd < 0) return;
     if (this.#poll !== undefined) this.#native.pollStop(this.#poll);
     this.#poll = undefined;
+    this.#kick.callback = undefined;
     this.#native.close(this.#fd);
     this.#fd = -1;
   }

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+// Read side of the TUN offloads: validating a GSO super-packet, cutting it into segments,
+// and finishing the partial checksum of a GSO_NONE packet (contracts in vnet.h).
+#include <algorithm>
+#include <cstring>
+
+#include "bytes.h"
+#include "checksum.h"
+#include "vnet.h"
+
+namespace vxtun {
+
+uint16_t PacketPseudoSum(const uint8_t* pkt, bool v6, uint8_t proto, uint32_t l4Len) {
+  if (!v6) return PseudoSum(Get32(pkt + 12), Get32(pkt + 16), proto, l4Len);
+  return OnesAdd(OnesSum16(pkt + 8, 32), static_cast<uint32_t>(proto) + (l4Len >> 16) + (l4Len & 0xffff));
+}
+
+bool PlanGso(const VnetHdr& h, const uint8_t* pkt, size_t len, size_t maxSegment, bool uso, GsoPlan* plan) {
+  if (len == 0 || len > kMaxIpPacket) return false;
+  const uint8_t type = h.gsoType;  // the ECN bit (TSO_ECN, never enabled) makes it unknown
+  if (type != kGsoTcpV4 && type != kGsoTcpV6 && !(uso && type == kGsoUdpL4)) return false;
+  if (!(h.flags & kVnetNeedsCsum)) return false;
+  const uint8_t proto = type == kGsoUdpL4 ? 17 : 6;
+  const unsigned version = pkt[0] >> 4;
+  size_t ipLen;
+  bool v6;
+  if (version == 4 && type != kGsoTcpV6) {
+    if (len < 20) return false;
+    ipLen = (pkt[0] & 0x0fu) * 4u;
+    // Not a fragment (MF clear, offset 0): a fragment cannot be segmented.
+    if (ipLen < 20 || pkt[9] != proto || (Get16(pkt + 6) & 0x3fff) != 0) return false;
+    v6 = false;
+  } else if (version == 6 && type != kGsoTcpV4) {
+    if (len < 40 || pkt[6] != proto) return false;  // extension headers are not split
+    ipLen = 40;
+    v6 = true;
+  } else {
+    return false;  // the GSO type does not match the IP version
+  }
+  if (h.csumStart != ipLen || h.csumOffset != (proto == 6 ? 16 : 6)) return false;
+  size_t l4Hdr = 8;
+  if (proto == 6) {
+    if (len < ipLen + 20) return false;
+    l4Hdr = (pkt[ipLen + 12] >> 4) * 4u;
+    if (l4Hdr < 20) return false;
+  }
+  // hdr_len is recomputed: the kernel's value is only a hint (it can cover a whole segment).
+  const size_t hdrLen = ipLen + l4Hdr;
+  if (hdrLen >= len) return false;  // no payload; also keeps the checksum field inside
+  if (h.gsoSize == 0 || hdrLen + h.gsoSize > maxSegment || hdrLen + h.gsoSize > kMaxIpPacket) return false;
+  plan->len = static_cast<uint32_t>(len);
+  plan->ipLen = static_cast<uint16_t>(ipLen);
+  plan->hdrLen = static_cast<uint16_t>(hdrLen);
+  plan->gsoSize = h.gsoSize;
+  plan->proto = proto;
+  plan->v6 = v6;
+  plan->count = static_cast<uint32_t>((len - hdrLen + h.gsoSize - 1) / h.gsoSize);
+  return true;
+}
+
+uint32_t WriteSegment(const GsoPlan& p, const uint8_t* pkt, uint32_t i, uint8_t* out) {
+  const size_t start = p.hdrLen + static_cast<size_t>(i) * p.gsoSize;
+  const size_t seg = std::min<size_t>(p.gsoSize, p.len - start);
+  std::memcpy(out, pkt, p.hdrLen);
+  std::memcpy(out + p.hdrLen, pkt + start, seg);
+  const uint32_t total = static_cast<uint32_t>(p.hdrLen + seg);
+  const uint32_t l4Len = total - p.ipLen;
+  if (!p.v6) {
+    Set16(out + 2, total);
+    Set16(out + 4, Get16(pkt + 4) + i);  // wraps modulo 2^16
+    Set16(out + 10, 0);
+    Set16(out + 10, static_cast<uint16_t>(~OnesSum16(out, p.ipLen)));
+  } else {
+    Set16(out + 4, l4Len);  // payload length (no extension headers)
+  }
+  uint8_t* l4 = out + p.ipLen;
+  size_t csumAt = 6;
+  if (p.proto == 6) {
+    Set32(l4 + 4, Get32(pkt + p.ipLen + 4) + i * static_cast<uint32_t>(p.gsoSize));
+    uint8_t flags = l4[13];
+    if (i + 1 < p.count) flags &= static_cast<uint8_t>(~(kTcpFin | kTcpPsh));
+    if (i > 0) flags &= static_cast<uint8_t>(~kTcpCwr);
+    l4[13] = flags;
+    csumAt = 16;
+  } else {
+    Set16(l4 + 4, l4Len);
+  }
+  Set16(l4 + csumAt, 0);
+  uint16_t c = static_cast<uint16_t>(~OnesAdd(OnesSum16(l4, l4Len), PacketPseudoSum(out, p.v6, p.proto, l4Len)));
+  if (c == 0) c = 0xffff;  // -0: required for UDP (0 = none), equivalent for TCP
+  Set16(l4 + csumAt, c);
+  return total;
+}
+
+bool FinishChecksum(const VnetHdr& h, uint8_t* pkt, size_t len) {
+  const size_t start = h.csumStart, at = start + h.csumOffset;
+  if (at + 2 > len) return false;
+  uint16_t c = static_cast<uint16_t>(~OnesSum16(pkt + start, len - start));
+  if (c == 0) c = 0xffff;
+  Set16(pkt + at, c);
+  return true;
+}
+
+}  // namespace vxtun
