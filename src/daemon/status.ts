@@ -23,8 +23,6 @@ export interface StatusSource {
   readonly external: ExternalInterface;
   readonly tunName: string;
   readonly mtu: number;
-  /** Offloads in use (e.g. 'gso', 'gro'), when the offload work fills it; default []. */
-  readonly offloads?: readonly string[];
 }
 
 /** Control-plane facts the subnet managers report (see metrics.ts ControlPlaneState). */
@@ -86,20 +84,14 @@ export interface VxtunStatus {
   capture: CaptureStatus;
 }
 
-/** The offloads a source reports: its own `offloads`, else its Device's (an array or an `offloads()` method), else []. */
+/** The offloads in effect on the source's Device (e.g. ['csum', 'tso4', 'gro']; [] for in-memory seams). */
 export function offloadsOf(source: StatusSource): string[] {
-  const dev = (source.device as unknown as { offloads?: unknown }).offloads;
-  const fromDevice = typeof dev === 'function' ? (dev as () => unknown).call(source.device) : dev;
-  const list: unknown = source.offloads ?? fromDevice;
-  return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [];
+  return source.device.offloads();
 }
 
-/** The Device's offload counters per seam (`offloadStats()`, when the Device has it), else {}. */
+/** The Device's offload counters per seam ('tun', 'bind'); {} when offloads are off. */
 export function offloadStatsOf(source: StatusSource): Record<string, Record<string, number>> {
-  const fn = (source.device as unknown as { offloadStats?: unknown }).offloadStats;
-  if (typeof fn !== 'function') return {};
-  const v: unknown = (fn as () => unknown).call(source.device);
-  return typeof v === 'object' && v !== null ? (v as Record<string, Record<string, number>>) : {};
+  return source.device.offloadStats();
 }
 
 /** Mean packets per batch, rounded to 2 decimals (0 when there was no batch). */

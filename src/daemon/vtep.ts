@@ -34,6 +34,7 @@ import type { SubnetManager } from '../subnet/manager.js';
 import { randomVtepMac } from '../subnet/random-mac.js';
 import { leaseSync } from './lease-sync.js';
 import type { Logger } from './log.js';
+import type { StatusSource } from './status.js';
 
 export interface VtepOptions {
   subnets: SubnetManager;
@@ -56,13 +57,8 @@ export interface VtepOptions {
   beforeSubnetFile?: (state: { netconf: NetConfig; own: Lease }) => Promise<(() => Promise<void>) | undefined>;
 }
 
-export interface Vtep {
-  readonly device: Device;
-  readonly netconf: NetConfig;
-  readonly own: Lease;
-  readonly external: ExternalInterface;
-  readonly tunName: string;
-  readonly mtu: number;
+/** A running node: what status reports on (StatusSource), plus its lifecycle. */
+export interface Vtep extends StatusSource {
   /** Stops forwarding and removes the host state we added. Idempotent. */
   stop(): Promise<void>;
   /** cb runs if the store revokes our lease (flanneld then shuts down). */

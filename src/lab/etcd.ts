@@ -23,7 +23,7 @@ import path from 'node:path';
 import type { LabNode } from './node.js';
 import type { RunResult } from './netns.js';
 import { execAsync, isRunning, registerCleanup, stopChild, waitForOutput } from './proc.js';
-import { VXTUN_BIN, type LabFiles, type LabVxtun } from './vxtun.js';
+import { launchVxtunRun, type LabFiles, type LabVxtun } from './vxtun.js';
 
 /** A skip message when the etcd binaries are missing; null when they are there. */
 export function etcdSkipReason(): string | null {
@@ -275,25 +275,7 @@ export interface StartVxtunOnEtcdOptions {
  */
 export async function startVxtunOnEtcd(node: LabNode, o: StartVxtunOnEtcdOptions): Promise<LabVxtun> {
   const endpoints = o.etcd instanceof EtcdCluster ? o.etcd.endpoints : o.etcd;
-  const argv = [process.execPath, VXTUN_BIN, 'run', '--iface', node.ulDev, '--etcd-endpoints', endpoints.join(','),
-    ...(o.prefix !== undefined ? ['--etcd-prefix', o.prefix] : []), '--subnet-file', o.files.subnetFile(node), ...(o.args ?? [])];
-  const child = node.spawn(argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
-  child.stdout?.on('data', (d: Buffer) => { log += d.toString(); });
-  await waitForOutput(child, child.stderr, /"msg":"forwarding"/, o.timeoutMs ?? 20_000);
-  let exit: Promise<number | null> | undefined;
-  return {
-    node,
-    child,
-    log: () => log,
-    stop() {
-      exit ??= new Promise<number | null>((resolve) => {
-        if (!isRunning(child)) return resolve(child.exitCode);
-        child.once('exit', (code) => resolve(code));
-        void stopChild(child, 'SIGTERM', 5000);
-      });
-      return exit;
-    },
-  };
+  return launchVxtunRun(node, ['--iface', node.ulDev, '--etcd-endpoints', endpoints.join(','),
+    ...(o.prefix !== undefined ? ['--etcd-prefix', o.prefix] : []), '--subnet-file', o.files.subnetFile(node), ...(o.args ?? [])],
+  { ...(o.env !== undefined ? { env: o.env } : {}), timeoutMs: o.timeoutMs ?? 20_000 });
 }

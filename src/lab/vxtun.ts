@@ -85,12 +85,23 @@ export interface StartVxtunOptions {
  * it logs that it is forwarding. Rejects (with its log) if it exits first.
  */
 export async function startVxtun(node: LabNode, o: StartVxtunOptions): Promise<LabVxtun> {
-  const argv = [
-    process.execPath, VXTUN_BIN, 'run', '--iface', node.ulDev,
-    '--net-config-path', o.files.netConf, '--subnet-mgr', 'static', '--leases', o.files.leases,
+  return launchVxtunRun(node, [
+    '--iface', node.ulDev, '--net-config-path', o.files.netConf, '--subnet-mgr', 'static', '--leases', o.files.leases,
     '--subnet-file', o.files.subnetFile(node), '--control-socket', o.files.controlSocket(node), ...(o.args ?? []),
-  ];
-  const child = node.spawn(argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  ], { timeoutMs: o.timeoutMs ?? 15_000 });
+}
+
+/**
+ * Starts `vxtun run <args>` in `node`'s namespace (extra environment in `env`) and waits
+ * until it logs that it is forwarding. Rejects (with its log) if it exits first. The one
+ * launcher behind startVxtun and the etcd/kube variants.
+ */
+export async function launchVxtunRun(
+  node: LabNode, args: readonly string[], o: { env?: Readonly<Record<string, string>>; timeoutMs?: number } = {},
+): Promise<LabVxtun> {
+  const child = node.spawn([process.execPath, VXTUN_BIN, 'run', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'], ...(o.env !== undefined ? { env: { ...process.env, ...o.env } } : {}),
+  });
   let log = '';
   child.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
   child.stdout?.on('data', (d: Buffer) => { log += d.toString(); });
