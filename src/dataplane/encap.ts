@@ -38,8 +38,10 @@ export class Encapsulator {
   readonly #table: SubnetTable;
   readonly #counters: DeviceCounters;
   readonly #hasher: FlowPortHasher;
-  readonly #mac: Uint8Array;
-  readonly #vni: number;
+  /** Our VtepMAC as a 32 + 16-bit pair, and the second VXLAN word (VNI << 8), for word writes. */
+  readonly #macHi: number;
+  readonly #macLo: number;
+  readonly #vniWord: number;
   readonly #netMask: number;
   readonly #network: number;
   readonly #icmpRate: number;
@@ -52,8 +54,10 @@ export class Encapsulator {
     this.#table = table;
     this.#counters = counters;
     this.#hasher = hasher;
-    this.#mac = Uint8Array.from(config.vtepMac);
-    this.#vni = config.vni;
+    const m = config.vtepMac;
+    this.#macHi = ((m[0]! << 24) | (m[1]! << 16) | (m[2]! << 8) | m[3]!) >>> 0;
+    this.#macLo = (m[4]! << 8) | m[5]!;
+    this.#vniWord = (config.vni << 8) >>> 0;
     this.#netMask = config.networkPrefixLen === 0 ? 0 : (0xffffffff << (32 - config.networkPrefixLen)) | 0;
     this.#network = config.network & this.#netMask;
     this.#icmpRate = config.icmpRatePerSec;
@@ -63,49 +67,54 @@ export class Encapsulator {
   /** Classifies and encapsulates packets 0..n-1 of `batch` in place. The result object is reused. */
   run(batch: PacketBatch, n: number): EncapResult {
     const b = batch.bytes;
+    const view = batch.view;
     const off = batch.off;
     const len = batch.len;
     const verdict = batch.verdict;
     const counters = this.#counters;
-    const mac = this.#mac;
-    const vni = this.#vni;
+    const drops = counters.drops;
+    const macHi = this.#macHi;
+    const macLo = this.#macLo;
+    const vniWord = this.#vniWord;
     const table = this.#table;
+    const hasher = this.#hasher;
     const maxPacket = batch.maxPacket;
     let udp = 0;
     let tun = 0;
+    let bytes = 0;
     counters.encapBatches++;
     for (let i = 0; i < n; i++) {
       const o = off[i]!;
       const l = len[i]!;
-      counters.tunRxPackets++;
-      counters.tunRxBytes += l;
+      bytes += l;
       verdict[i] = VERDICT_DROP;
-      if (l >= maxPacket) { counters.drops[Drop.oversize]!++; continue; } // read may have been cut short
-      if (l < 20 || b[o]! >> 4 !== 4) { counters.drops[Drop['not-ipv4']]!++; continue; }
-      const dst = (b[o + 16]! << 24) | (b[o + 17]! << 16) | (b[o + 18]! << 8) | b[o + 19]!;
+      if (l >= maxPacket) { drops[Drop.oversize]!++; continue; } // read may have been cut short
+      if (l < 20 || b[o]! >> 4 !== 4) { drops[Drop['not-ipv4']]!++; continue; }
+      const dst = view.getInt32(o + 16);
       const peer = table.lookup(dst);
       if (peer === undefined) {
         if ((dst & this.#netMask) === this.#network) {
-          counters.drops[Drop['no-lease']]!++;
+          drops[Drop['no-lease']]!++;
           if (this.#icmpFor(batch, i, dst)) tun++;
         } else {
-          counters.drops[Drop['not-in-network']]!++;
+          drops[Drop['not-in-network']]!++;
         }
         continue;
       }
-      // Inner Ethernet header at o-14, VXLAN header at o-22.
+      // Inner Ethernet at o-14 (dst = peer VtepMAC, src = ours, 0x0800), VXLAN at o-22.
       const e = o - 14;
-      const pm = peer.vtepMac;
-      b[e] = pm[0]!; b[e + 1] = pm[1]!; b[e + 2] = pm[2]!; b[e + 3] = pm[3]!; b[e + 4] = pm[4]!; b[e + 5] = pm[5]!;
-      b[e + 6] = mac[0]!; b[e + 7] = mac[1]!; b[e + 8] = mac[2]!; b[e + 9] = mac[3]!; b[e + 10] = mac[4]!; b[e + 11] = mac[5]!;
-      b[e + 12] = 0x08; b[e + 13] = 0x00;
+      view.setUint32(e, peer.macHi);
+      view.setUint16(e + 4, peer.macLo);
+      view.setUint32(e + 6, macHi);
+      view.setUint16(e + 10, macLo);
+      view.setUint16(e + 12, 0x0800);
       const v = o - 22;
-      b[v] = 0x08; b[v + 1] = 0; b[v + 2] = 0; b[v + 3] = 0;
-      b[v + 4] = (vni >>> 16) & 0xff; b[v + 5] = (vni >>> 8) & 0xff; b[v + 6] = vni & 0xff; b[v + 7] = 0;
+      view.setUint32(v, 0x08000000);
+      view.setUint32(v + 4, vniWord);
       off[i] = v;
       len[i] = l + ENCAP_PREFIX;
       batch.addr[i] = peer.publicIp;
-      batch.port[i] = this.#hasher.portFor(b, o, l);
+      batch.port[i] = hasher.portFor(view, o, l);
       const ecn = b[o + 1]! & 0x03;
       batch.tos[i] = ecn === 3 ? 2 : ecn;
       verdict[i] = VERDICT_UDP;
@@ -113,6 +122,8 @@ export class Encapsulator {
       peer.txBytes += l;
       udp++;
     }
+    counters.tunRxPackets += n;
+    counters.tunRxBytes += bytes;
     this.#result.udp = udp;
     this.#result.tun = tun;
     return this.#result;

@@ -30,27 +30,25 @@ export class FlowPortHasher {
     this.#seed = seed | 0;
   }
 
-  /** Port for the IPv4 packet at bytes[off, off+len) (len >= 20 and version 4 checked by the caller). */
-  portFor(bytes: Uint8Array, off: number, len: number): number {
-    const src = (bytes[off + 12]! << 24) | (bytes[off + 13]! << 16) | (bytes[off + 14]! << 8) | bytes[off + 15]!;
-    const dst = (bytes[off + 16]! << 24) | (bytes[off + 17]! << 16) | (bytes[off + 18]! << 8) | bytes[off + 19]!;
-    const proto = bytes[off + 9]!;
+  /** Port for the IPv4 packet at [off, off+len) of `view` (len >= 20 and version 4 checked by the caller). */
+  portFor(view: DataView, off: number, len: number): number {
+    const src = view.getInt32(off + 12);
+    const dst = view.getInt32(off + 16);
+    const proto = view.getUint8(off + 9);
     let ports = 0;
-    const fragment = ((bytes[off + 6]! & 0x3f) | bytes[off + 7]!) !== 0; // MF or offset != 0
+    const fragment = (view.getUint16(off + 6) & 0x3fff) !== 0; // MF or offset != 0
     if (!fragment && (proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP || proto === PROTO_UDPLITE)) {
-      const l4 = off + (bytes[off]! & 0x0f) * 4;
+      const l4 = off + (view.getUint8(off) & 0x0f) * 4;
       if (l4 + 4 <= off + len) {
-        const sp = (bytes[l4]! << 8) | bytes[l4 + 1]!;
-        const dp = (bytes[l4 + 2]! << 8) | bytes[l4 + 3]!;
+        const p = view.getInt32(l4);
         // Order the ports with the addresses so both directions hash alike.
-        ports = (src >>> 0) < (dst >>> 0) ? (sp << 16) | dp : (dp << 16) | sp;
+        ports = (src >>> 0) < (dst >>> 0) ? p : (p << 16) | (p >>> 16);
       }
     }
-    const lo = (src >>> 0) < (dst >>> 0) ? src : dst;
-    const hi = lo === src ? dst : src;
+    const srcFirst = (src >>> 0) < (dst >>> 0);
     let h = this.#seed ^ proto;
-    h = mix(h, lo);
-    h = mix(h, hi);
+    h = mix(h, srcFirst ? src : dst);
+    h = mix(h, srcFirst ? dst : src);
     h = mix(h, ports);
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);

@@ -28,6 +28,9 @@ export class Peer {
   /** uint32 PublicIP. */
   readonly publicIp: number;
   readonly vtepMac: Uint8Array;
+  /** The VtepMAC as bytes 0-3 and 4-5 (uint32, uint16), for word writes on the hot path. */
+  readonly macHi: number;
+  readonly macLo: number;
   txPackets = 0;
   txBytes = 0;
   rxPackets = 0;
@@ -44,6 +47,9 @@ export class Peer {
     this.network = lease.network & this.mask;
     this.publicIp = lease.publicIp >>> 0;
     this.vtepMac = Uint8Array.from(lease.vtepMac);
+    const m = this.vtepMac;
+    this.macHi = ((m[0]! << 24) | (m[1]! << 16) | (m[2]! << 8) | m[3]!) >>> 0;
+    this.macLo = (m[4]! << 8) | m[5]!;
   }
 
   /** True when `lease` describes exactly this peer (same subnet, PublicIP and MAC). */

@@ -3,7 +3,7 @@ import t from 'tap';
 import { FlowPortHasher } from '../../src/dataplane/flow-hash.js';
 
 /** A minimal IPv4 + UDP/TCP header (checksums irrelevant to hashing). */
-function packet(src: number, dst: number, proto: number, sport: number, dport: number, fragOffset = 0, mf = false): Buffer {
+function packet(src: number, dst: number, proto: number, sport: number, dport: number, fragOffset = 0, mf = false): DataView {
   const b = Buffer.alloc(40);
   b[0] = 0x45;
   b.writeUInt16BE(40, 2);
@@ -14,7 +14,7 @@ function packet(src: number, dst: number, proto: number, sport: number, dport: n
   b.writeUInt32BE(dst >>> 0, 16);
   b.writeUInt16BE(sport, 20);
   b.writeUInt16BE(dport, 22);
-  return b;
+  return new DataView(b.buffer, b.byteOffset, b.length);
 }
 
 const A = 0x0af40102; // 10.244.1.2
