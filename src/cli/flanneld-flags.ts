@@ -4,7 +4,7 @@
  * with flanneld's names, defaults and meaning, each either supported or refused with the
  * reason, followed by vxtun's own flags. The argv parser (run-command.ts), the
  * FLANNELD_* environment (env-flags.ts) and `vxtun run --help` read this table;
- * test/cli/flags.test.ts checks that docs/flannel-compat.md has a row for each flag.
+ * test/cli/flags.test.ts checks that the README's compatibility table has a row for each flag.
  *
  * Value syntax follows Go's flag package (what flanneld parses with):
  * - bool: "1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"

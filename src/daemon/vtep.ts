@@ -36,6 +36,9 @@ import { leaseSync } from './lease-sync.js';
 import type { Logger } from './log.js';
 import type { StatusSource } from './status.js';
 
+/** Packets the kernel may queue on the TUN for us (see the setUp call). */
+export const TUN_TX_QUEUE_LEN = 10_000;
+
 export interface VtepOptions {
   subnets: SubnetManager;
   subnetFile: string;
@@ -111,7 +114,10 @@ export async function startVtep(o: VtepOptions): Promise<Vtep> {
     undo.push(() => tun.close());
     const network = makeCidr(netconf.network.ip, netconf.network.prefixLen);
     undo.push(() => tearDown(exec, { dev: tunName, network }));
-    await setUp(exec, { dev: tunName, address: makeCidr(own.subnet.ip, 32), network });
+    // A TUN queues at most txqueuelen packets (500 by default) for us to read: 1.7 ms at
+    // 300 kpps, less than one major GC pause, so bursts were dropped there (tx_dropped).
+    // 10,000 packets cover ~35 ms; the memory is used only while the queue is full.
+    await setUp(exec, { dev: tunName, address: makeCidr(own.subnet.ip, 32), network, txQueueLen: TUN_TX_QUEUE_LEN });
 
     const table = new SubnetTable();
     const [portMin, portMax] = await readLocalPortRange(o.procRoot);

@@ -31,6 +31,8 @@ export interface OverlaySpec {
   readonly network: Cidr;
   /** Overlay MTU to set on the device (FLANNEL_MTU); left unchanged when absent. */
   readonly mtu?: number;
+  /** The device's transmit queue length (for a TUN: packets the kernel holds for our reads); unchanged when absent. */
+  readonly txQueueLen?: number;
 }
 
 /** What tearDown removes. */
@@ -60,7 +62,7 @@ async function deviceAddrs(exec: Exec, dev: string, mustExist: boolean): Promise
 /**
  * setUp runs, in order: `ip -j addr show dev D`; `ip addr del A dev D` for every other
  * IPv4 address inside Network; `ip addr replace <address> dev D`;
- * `ip link set dev D [mtu M] up`; `ip route replace <Network> dev D src <address ip>`.
+ * `ip link set dev D [mtu M] [txqueuelen Q] up`; `ip route replace <Network> dev D src <address ip>`.
  * Throws ExecError (naming the command and its stderr) on the first failure.
  */
 export async function setUp(exec: Exec, spec: OverlaySpec): Promise<void> {
@@ -77,7 +79,8 @@ export async function setUp(exec: Exec, spec: OverlaySpec): Promise<void> {
   }
   await runChecked(exec, ['ip', 'addr', 'replace', formatCidr(address), 'dev', dev]);
   const mtu = spec.mtu === undefined ? [] : ['mtu', String(spec.mtu)];
-  await runChecked(exec, ['ip', 'link', 'set', 'dev', dev, ...mtu, 'up']);
+  const qlen = spec.txQueueLen === undefined ? [] : ['txqueuelen', String(spec.txQueueLen)];
+  await runChecked(exec, ['ip', 'link', 'set', 'dev', dev, ...mtu, ...qlen, 'up']);
   await runChecked(exec, ['ip', 'route', 'replace', formatCidr(makeCidr(network.network, network.prefixLen)), 'dev', dev,
     'src', formatIpv4(address.ip)]);
 }

@@ -11,6 +11,7 @@ import { netnsSkipReason } from '../../src/lab/netns.js';
 import { ping, tcpExchange } from '../../src/lab/probe.js';
 import { LabFiles, startVxtun, type LabVxtun } from '../../src/lab/vxtun.js';
 import { peerOf, vtepMacFor } from '../../src/lab/kernel-flannel.js';
+import { TUN_TX_QUEUE_LEN } from '../../src/daemon/vtep.js';
 
 const skip = netnsSkipReason();
 
@@ -24,8 +25,9 @@ t.test('three vxtun nodes', { skip: skip ?? false }, async (t) => {
 
   t.test('the TUN, its address and one route for the whole Network', async (t) => {
     for (const node of cluster.nodes) {
-      const link = JSON.parse(node.ns.ip('-j', '-d', 'link', 'show', 'flannel.1')) as Array<{ mtu: number; flags: string[]; linkinfo?: { info_kind?: string } }>;
+      const link = JSON.parse(node.ns.ip('-j', '-d', 'link', 'show', 'flannel.1')) as Array<{ mtu: number; txqlen: number; flags: string[]; linkinfo?: { info_kind?: string } }>;
       t.equal(link[0]?.mtu, 1450, `${node.name}: MTU = 1500 - 50`);
+      t.equal(link[0]?.txqlen, TUN_TX_QUEUE_LEN, `${node.name}: a TUN queue long enough for bursts`);
       t.ok(link[0]?.flags.includes('UP'), `${node.name}: up`);
       t.equal(link[0]?.linkinfo?.info_kind, 'tun', `${node.name}: a TUN device`);
       const addr = node.ns.ip('-4', '-o', 'addr', 'show', 'dev', 'flannel.1');

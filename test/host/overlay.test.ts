@@ -39,6 +39,12 @@ t.test('setUp removes other addresses inside Network, keeps the rest, sets the M
   ]);
 });
 
+t.test('setUp sets the transmit queue length when asked', async (t) => {
+  const exec = new RecordingExec().on('ip -j addr show dev flannel.1', { stdout: addrJson() });
+  await setUp(exec, { dev: 'flannel.1', address: ADDRESS, network: cidr('10.244.0.0/16'), mtu: 1450, txQueueLen: 10000 });
+  t.ok(exec.commands().includes('ip link set dev flannel.1 mtu 1450 txqueuelen 10000 up'));
+});
+
 t.test('setUp failures name the command and stderr', async (t) => {
   const missing = new RecordingExec().on('ip -j addr show', { code: 1, stderr: 'Device "flannel.1" does not exist.\n' });
   await t.rejects(setUp(missing, { dev: 'flannel.1', address: ADDRESS, network: NETWORK }), {
