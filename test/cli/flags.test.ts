@@ -203,6 +203,6 @@ t.test('the README\'s compatibility table has a row for every flag', async (t) =
     t.match(doc, new RegExp(`^\\| \`${name.replace(/[-]/g, '\\-')}[ \`]`, 'm'), `${name} has a row`);
   }
   for (const section of ['Flags', 'Environment', 'net-conf.json keys', 'Files', 'Leases / etcd', 'Kubernetes annotations', 'iptables rules', 'CNI']) {
-    t.match(doc, new RegExp(`^## ${section}$`, 'm'), `section ${section}`);
+    t.match(doc, new RegExp(`^### ${section}$`, 'm'), `section ${section}`);
   }
 });
