@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import type { LabNode } from '../lab/node.js';
 import type { LabFiles } from '../lab/vxtun.js';
 import { Netns } from '../lab/netns.js';
-import { ProcessTracker, registerCleanup, stopChild, waitForOutput } from '../lab/proc.js';
+import { ProcessTracker, registerCleanup } from '../lab/proc.js';
+import { startHttpServer } from '../lab/probe.js';
 
 /** A pod as the demo uses it (LabPod satisfies it). */
 export interface DemoPod {
@@ -107,21 +108,7 @@ export function cniPodMaker(o: { prefix: string; files: LabFiles; cniPath: strin
   };
 }
 
-/**
- * Starts a kuard-like HTTP server on 0.0.0.0:port in `pod`, answering every request with
- * JSON {pod, ip, path, remote}; resolves once it listens. Returns its stop().
- */
+/** Starts the kuard-style JSON server of the lab (startHttpServer) in `pod`; returns its stop(). */
 export async function startKuard(pod: DemoPod, port: number): Promise<() => Promise<void>> {
-  const child = pod.spawn([process.execPath, '-e', `require('http').createServer((q,r)=>{r.writeHead(200,{'content-type':'application/json'});
-r.end(JSON.stringify({pod:${JSON.stringify(pod.name)},ip:${JSON.stringify(pod.ip)},path:q.url,remote:q.socket.remoteAddress})+'\\n')})
-.on('error',e=>{console.error(e.message);process.exit(2)}).listen(${port},'0.0.0.0',()=>console.log('listening'));`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  try {
-    await waitForOutput(child, child.stdout, /listening/, 10_000);
-  } catch (err) {
-    await stopChild(child, 'SIGKILL');
-    throw err;
-  }
-  child.stdout?.resume();
-  child.stderr?.resume();
-  return () => stopChild(child);
+  return (await startHttpServer(pod, port)).stop;
 }

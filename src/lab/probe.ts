@@ -62,8 +62,15 @@ export interface ExchangeOptions {
   message?: string;
 }
 
+/** Where a server can run: a LabPod, or any pod-like place with a name, an IP and a spawn hook (the demo's CNI-made pods). */
+export interface ServerPod {
+  readonly name: string;
+  readonly ip: string;
+  spawn(argv: readonly string[], options?: SpawnOptions): ChildProcess;
+}
+
 /** Spawns a `node -e` server in `pod`, waits for its 'listening' line; kills it if that fails. */
-async function startServer(pod: LabPod, script: string): Promise<ChildProcess> {
+async function startServer(pod: ServerPod, script: string): Promise<ChildProcess> {
   const child = pod.spawn([process.execPath, '-e', script]);
   try {
     await waitForOutput(child, child.stdout, /listening/, 10_000);
@@ -166,7 +173,7 @@ export interface HttpServer {
  * Starts a small HTTP server on 0.0.0.0:port in `pod`, answering every request with JSON
  * {pod, ip, path, remote} (remote = the client address it saw). Resolves once listening.
  */
-export async function startHttpServer(pod: LabPod, port: number): Promise<HttpServer> {
+export async function startHttpServer(pod: ServerPod, port: number): Promise<HttpServer> {
   const child = await startServer(pod, `require('http').createServer((q,r)=>{r.writeHead(200,{'content-type':'application/json'});
 r.end(JSON.stringify({pod:${JSON.stringify(pod.name)},ip:${JSON.stringify(pod.ip)},path:q.url,remote:q.socket.remoteAddress})+'\\n')})
 .on('error',e=>{console.error(e.message);process.exit(2)}).listen(${port},'0.0.0.0',()=>console.log('listening'));`);

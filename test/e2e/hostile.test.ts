@@ -6,29 +6,26 @@
  * node, while a valid control datagram sent the same way does.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCluster } from '../../src/lab/cluster.js';
 import { netnsSkipReason } from '../../src/lab/netns.js';
 import { collect, sleep, stopChild, waitForOutput } from '../../src/lab/proc.js';
-import { LabFiles, startVxtun } from '../../src/lab/vxtun.js';
+import { startVxtun } from '../../src/lab/vxtun.js';
 import { peerOf, vtepMacFor } from '../../src/lab/kernel-flannel.js';
 import { buildOuterUdp, buildUdpIpv4, buildVxlanFrame } from '../../src/packet/build.js';
 import type { DropReason } from '../../src/packet/drop.js';
+import { labFixture } from '../helpers/lab-fixture.js';
 
 const skip = netnsSkipReason();
 const SENDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'send-raw.js');
 
 t.test('every drop reason, sent on the wire, is dropped, counted and kept from the pod', { skip: skip ?? false }, async (t) => {
-  const cluster = createCluster({ name: 'vxbad', nodes: [{ name: 'master', pods: 1 }, { name: 'worker1', pods: 1 }, { name: 'worker2', pods: 0 }], txOffloadOff: true });
-  const files = new LabFiles();
-  const scratch = mkdtempSync(path.join(tmpdir(), 'vxtun-hostile-'));
-  t.teardown(() => { cluster.destroy(); files.remove(); rmSync(scratch, { recursive: true, force: true }); });
+  const { cluster, files, scratch, runs } = labFixture(t, { name: 'vxbad', nodes: [{ name: 'master', pods: 1 }, { name: 'worker1', pods: 1 }, { name: 'worker2', pods: 0 }], txOffloadOff: true });
   const [master, worker1, worker2] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
   files.writeLeases(cluster.nodes.map((n, i) => peerOf(n, vtepMacFor(i))));
   const vx = await startVxtun(master, { files });
+  runs.push(vx);
   const pod = master.pods[0]!;
   const sink = pod.spawn([process.execPath, '-e',
     "const d=require('dgram').createSocket('udp4');d.on('message',m=>console.log(m.toString()));d.bind(9999,()=>console.log('listening'))"]);

@@ -6,28 +6,17 @@
  * the underlay, judged by tshark, must look like the kernel's own.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createCluster } from '../../src/lab/cluster.js';
 import { netnsSkipReason } from '../../src/lab/netns.js';
 import { captureUnderlay, dissect, ping, tcpExchange, udpExchange } from '../../src/lab/probe.js';
-import { LabFiles, startVxtun, type LabVxtun } from '../../src/lab/vxtun.js';
+import { startVxtun } from '../../src/lab/vxtun.js';
 import { kernelFlannel, peerOf, vtepMacFor } from '../../src/lab/kernel-flannel.js';
+import { labFixture } from '../helpers/lab-fixture.js';
 
 const skip = netnsSkipReason();
 
 t.test('vxtun and kernel VXLAN nodes in one cluster', { skip: skip ?? false }, async (t) => {
-  const cluster = createCluster({ name: 'vxmix', podsPerNode: 1, txOffloadOff: true });
-  const files = new LabFiles();
-  const scratch = mkdtempSync(path.join(tmpdir(), 'vxtun-mixed-'));
-  const runs: LabVxtun[] = [];
-  t.teardown(async () => {
-    for (const r of runs) await r.stop();
-    cluster.destroy();
-    files.remove();
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  const { cluster, files, scratch, runs } = labFixture(t, { name: 'vxmix', podsPerNode: 1, txOffloadOff: true });
   const [master, worker1, worker2] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
   const peers = cluster.nodes.map((n, i) => peerOf(n, vtepMacFor(i)));
   files.writeLeases(peers);

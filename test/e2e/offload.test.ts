@@ -9,17 +9,15 @@
  * datagrams for our UDP_GRO socket and the split is exercised on live traffic.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createCluster } from '../../src/lab/cluster.js';
 import { netnsSkipReason } from '../../src/lab/netns.js';
 import { captureUnderlay } from '../../src/lab/probe.js';
 import { collect, sleep, stopChild, waitForOutput } from '../../src/lab/proc.js';
 import { readPcapFile } from '../../src/pcap/reader.js';
-import { LabFiles, startVxtun, type LabVxtun } from '../../src/lab/vxtun.js';
+import { startVxtun, type LabVxtun } from '../../src/lab/vxtun.js';
 import { peerOf, vtepMacFor } from '../../src/lab/kernel-flannel.js';
 import type { LabPod } from '../../src/lab/pod.js';
+import { labFixture } from '../helpers/lab-fixture.js';
 
 const skip = netnsSkipReason();
 
@@ -83,16 +81,7 @@ function sentFrameLengths(file: string, srcIp: string): number[] {
 
 for (const mode of ['on', 'off'] as const) {
   t.test(`bulk TCP between vxtun pods, offloads ${mode}`, { skip: skip ?? false }, async (t) => {
-    const cluster = createCluster({ name: `vxo${mode}`, nodes: [{ name: 'master', pods: 1 }, { name: 'worker1', pods: 1 }], txOffloadOff: true });
-    const files = new LabFiles();
-    const scratch = mkdtempSync(path.join(tmpdir(), 'vxtun-offload-'));
-    const runs: LabVxtun[] = [];
-    t.teardown(async () => {
-      for (const r of runs) await r.stop();
-      cluster.destroy();
-      files.remove();
-      rmSync(scratch, { recursive: true, force: true });
-    });
+    const { cluster, files, scratch, runs } = labFixture(t, { name: `vxo${mode}`, nodes: [{ name: 'master', pods: 1 }, { name: 'worker1', pods: 1 }], txOffloadOff: true });
     files.writeLeases(cluster.nodes.map((n, i) => peerOf(n, vtepMacFor(i))));
     for (const node of cluster.nodes) runs.push(await startVxtun(node, { files, args: mode === 'off' ? ['--no-offload'] : [] }));
     const [master, worker] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]];
