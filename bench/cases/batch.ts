@@ -41,8 +41,24 @@ const rxPayloads = Array.from({ length: N }, (_, i) => buildVxlanFrame({ vni: 1,
   inner: buildUdpIpv4({ src: `10.244.2.${2 + i}`, dst: '10.244.1.2', sport: 40000 + i, dport: 80, payload: Buffer.alloc(64) }) }));
 const rxFrom = parseIpv4('192.168.0.2');
 
-function refillTx(): void { for (let i = 0; i < N; i++) tx.fill(i, txPackets[i]!); }
-function refillRx(): void { for (let i = 0; i < N; i++) rx.fill(i, rxPayloads[i]!, rxFrom, 40000); }
+// The descriptors as a fresh read leaves them. Each run moves off[]/len[] (encap prepends,
+// decap strips); restoring them with two typed-array copies keeps the harness out of the
+// per-packet figure (an element-wise loop here cost ~9 ns per packet).
+const txOff = new Uint32Array(N);
+const txLen = new Uint32Array(N);
+const rxOff = new Uint32Array(N);
+const rxLen = new Uint32Array(N);
+
+function refillTx(): void {
+  for (let i = 0; i < N; i++) tx.fill(i, txPackets[i]!);
+  txOff.set(tx.off);
+  txLen.set(tx.len);
+}
+function refillRx(): void {
+  for (let i = 0; i < N; i++) rx.fill(i, rxPayloads[i]!, rxFrom, 40000);
+  rxOff.set(rx.off);
+  rxLen.set(rx.len);
+}
 
 export const cases: MicroCase[] = [
   {
@@ -51,7 +67,8 @@ export const cases: MicroCase[] = [
     setup: refillTx,
     fn: () => {
       // Encapsulation moves off[] back by 22 each run: restore the descriptors, not the bytes.
-      for (let i = 0; i < N; i++) { tx.off[i] = tx.dataStart(i); tx.len[i] = txPackets[i]!.length; }
+      tx.off.set(txOff);
+      tx.len.set(txLen);
       sink ^= encap.run(tx, N).udp;
     },
   },
@@ -60,7 +77,8 @@ export const cases: MicroCase[] = [
     perOp: N,
     setup: refillRx,
     fn: () => {
-      for (let i = 0; i < N; i++) { rx.off[i] = rx.dataStart(i); rx.len[i] = rxPayloads[i]!.length; }
+      rx.off.set(rxOff);
+      rx.len.set(rxLen);
       sink ^= decap.run(rx, N, 0);
     },
   },

@@ -18,7 +18,7 @@ import type { PacketBatch } from './batch.js';
 import { VERDICT_DROP, VERDICT_TUN, VERDICT_UDP } from './batch.js';
 import type { DeviceConfig } from './config.js';
 import type { DeviceCounters } from './counters.js';
-import type { SubnetTable } from './table.js';
+import type { Peer, SubnetTable } from './table.js';
 import { FlowPortHasher } from './flow-hash.js';
 import { Drop } from '../packet/drop.js';
 import { shouldSendIcmpError, writeDestUnreachable } from '../packet/icmp.js';
@@ -38,9 +38,13 @@ export class Encapsulator {
   readonly #table: SubnetTable;
   readonly #counters: DeviceCounters;
   readonly #hasher: FlowPortHasher;
-  /** Our VtepMAC as a 32 + 16-bit pair, and the second VXLAN word (VNI << 8), for word writes. */
-  readonly #macHi: number;
-  readonly #macLo: number;
+  /**
+   * Our VtepMAC as the words the inner Ethernet header needs after the peer's 6 bytes:
+   * bytes 0-1 (low half of the word that starts with the peer's bytes 4-5) and bytes 2-5;
+   * and the second VXLAN word (VNI << 8). All int32, for DataView word writes.
+   */
+  readonly #macHead16: number;
+  readonly #macTail32: number;
   readonly #vniWord: number;
   readonly #netMask: number;
   readonly #network: number;
@@ -55,9 +59,9 @@ export class Encapsulator {
     this.#counters = counters;
     this.#hasher = hasher;
     const m = config.vtepMac;
-    this.#macHi = ((m[0]! << 24) | (m[1]! << 16) | (m[2]! << 8) | m[3]!) >>> 0;
-    this.#macLo = (m[4]! << 8) | m[5]!;
-    this.#vniWord = (config.vni << 8) >>> 0;
+    this.#macHead16 = (m[0]! << 8) | m[1]!;
+    this.#macTail32 = (m[2]! << 24) | (m[3]! << 16) | (m[4]! << 8) | m[5]!;
+    this.#vniWord = config.vni << 8;
     this.#netMask = config.networkPrefixLen === 0 ? 0 : (0xffffffff << (32 - config.networkPrefixLen)) | 0;
     this.#network = config.network & this.#netMask;
     this.#icmpRate = config.icmpRatePerSec;
@@ -73,8 +77,11 @@ export class Encapsulator {
     const verdict = batch.verdict;
     const counters = this.#counters;
     const drops = counters.drops;
-    const macHi = this.#macHi;
-    const macLo = this.#macLo;
+    const addr = batch.addr;
+    const port = batch.port;
+    const tos = batch.tos;
+    const macHead16 = this.#macHead16;
+    const macTail32 = this.#macTail32;
     const vniWord = this.#vniWord;
     const table = this.#table;
     const hasher = this.#hasher;
@@ -82,17 +89,22 @@ export class Encapsulator {
     let udp = 0;
     let tun = 0;
     let bytes = 0;
+    // Packets of a batch often share a destination (the segments of one TSO super-packet
+    // always do): look it up only when it changes. Per batch, so table updates apply at once.
+    let lastDst = 0;
+    let lastPeer: Peer | undefined;
     counters.encapBatches++;
     for (let i = 0; i < n; i++) {
       const o = off[i]!;
       const l = len[i]!;
       bytes += l;
-      verdict[i] = VERDICT_DROP;
-      if (l >= maxPacket) { drops[Drop.oversize]!++; continue; } // read may have been cut short
-      if (l < 20 || b[o]! >> 4 !== 4) { drops[Drop['not-ipv4']]!++; continue; }
+      if (l >= maxPacket) { verdict[i] = VERDICT_DROP; drops[Drop.oversize]!++; continue; } // read may have been cut short
+      if (l < 20 || b[o]! >> 4 !== 4) { verdict[i] = VERDICT_DROP; drops[Drop['not-ipv4']]!++; continue; }
       const dst = view.getInt32(o + 16);
-      const peer = table.lookup(dst);
+      if (dst !== lastDst || lastPeer === undefined) { lastDst = dst; lastPeer = table.lookup(dst); }
+      const peer = lastPeer;
       if (peer === undefined) {
+        verdict[i] = VERDICT_DROP;
         if ((dst & this.#netMask) === this.#network) {
           drops[Drop['no-lease']]!++;
           if (this.#icmpFor(batch, i, dst)) tun++;
@@ -101,22 +113,21 @@ export class Encapsulator {
         }
         continue;
       }
-      // Inner Ethernet at o-14 (dst = peer VtepMAC, src = ours, 0x0800), VXLAN at o-22.
-      const e = o - 14;
-      view.setUint32(e, peer.macHi);
-      view.setUint16(e + 4, peer.macLo);
-      view.setUint32(e + 6, macHi);
-      view.setUint16(e + 10, macLo);
-      view.setUint16(e + 12, 0x0800);
-      const v = o - 22;
-      view.setUint32(v, 0x08000000);
-      view.setUint32(v + 4, vniWord);
+      // VXLAN at o-22 (flags word, VNI word), then inner Ethernet at o-14: dst = peer
+      // VtepMAC, src = ours, type 0x0800; five word writes and one half-word in all.
+      const v = o - ENCAP_PREFIX;
+      view.setInt32(v, 0x08000000);
+      view.setInt32(v + 4, vniWord);
+      view.setInt32(v + 8, peer.macHi);
+      view.setInt32(v + 12, (peer.macLo << 16) | macHead16);
+      view.setInt32(v + 16, macTail32);
+      view.setUint16(v + 20, 0x0800);
       off[i] = v;
       len[i] = l + ENCAP_PREFIX;
-      batch.addr[i] = peer.publicIp;
-      batch.port[i] = hasher.portFor(view, o, l);
+      addr[i] = peer.publicIp;
+      port[i] = hasher.portFor(view, o, l);
       const ecn = b[o + 1]! & 0x03;
-      batch.tos[i] = ecn === 3 ? 2 : ecn;
+      tos[i] = ecn === 3 ? 2 : ecn;
       verdict[i] = VERDICT_UDP;
       peer.txPackets++;
       peer.txBytes += l;

@@ -30,41 +30,33 @@ export class FlowPortHasher {
     this.#seed = seed | 0;
   }
 
-  /** Port for the IPv4 packet at [off, off+len) of `view` (len >= 20 and version 4 checked by the caller). */
+  /**
+   * Port for the IPv4 packet at [off, off+len) of `view` (len >= 20 and version 4 checked by the caller).
+   *
+   * Four multiply-xorshift rounds (a multiplicative hash, not murmur3's eleven multiplies):
+   * the port only has to be stable per flow and spread flows over the range, and this runs
+   * once per packet on the encapsulation path.
+   */
   portFor(view: DataView, off: number, len: number): number {
     const src = view.getInt32(off + 12);
     const dst = view.getInt32(off + 16);
     const proto = view.getUint8(off + 9);
+    // Order (address, port) pairs so both directions of a flow hash alike.
+    const srcFirst = (src >>> 0) < (dst >>> 0);
     let ports = 0;
     const fragment = (view.getUint16(off + 6) & 0x3fff) !== 0; // MF or offset != 0
     if (!fragment && (proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP || proto === PROTO_UDPLITE)) {
       const l4 = off + (view.getUint8(off) & 0x0f) * 4;
       if (l4 + 4 <= off + len) {
         const p = view.getInt32(l4);
-        // Order the ports with the addresses so both directions hash alike.
-        ports = (src >>> 0) < (dst >>> 0) ? p : (p << 16) | (p >>> 16);
+        ports = srcFirst ? p : (p << 16) | (p >>> 16);
       }
     }
-    const srcFirst = (src >>> 0) < (dst >>> 0);
-    let h = this.#seed ^ proto;
-    h = mix(h, srcFirst ? src : dst);
-    h = mix(h, srcFirst ? dst : src);
-    h = mix(h, ports);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
+    let h = Math.imul(this.#seed ^ (srcFirst ? src : dst), 0x9e3779b1);
+    h = Math.imul(h ^ (h >>> 15) ^ (srcFirst ? dst : src), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13) ^ ports, 0xc2b2ae35);
+    h = Math.imul(h ^ (h >>> 16) ^ proto, 0x27d4eb2f);
+    h ^= h >>> 15;
     return this.min + Math.floor(((h >>> 0) * this.#span) / 4294967296);
   }
-}
-
-/** One murmur3-style round. */
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }

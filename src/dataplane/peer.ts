@@ -28,7 +28,7 @@ export class Peer {
   /** uint32 PublicIP. */
   readonly publicIp: number;
   readonly vtepMac: Uint8Array;
-  /** The VtepMAC as bytes 0-3 and 4-5 (uint32, uint16), for word writes on the hot path. */
+  /** The VtepMAC as bytes 0-3 (int32) and 4-5 (uint16), for word writes on the hot path. */
   readonly macHi: number;
   readonly macLo: number;
   txPackets = 0;
@@ -48,7 +48,7 @@ export class Peer {
     this.publicIp = lease.publicIp >>> 0;
     this.vtepMac = Uint8Array.from(lease.vtepMac);
     const m = this.vtepMac;
-    this.macHi = ((m[0]! << 24) | (m[1]! << 16) | (m[2]! << 8) | m[3]!) >>> 0;
+    this.macHi = (m[0]! << 24) | (m[1]! << 16) | (m[2]! << 8) | m[3]!;
     this.macLo = (m[4]! << 8) | m[5]!;
   }
 

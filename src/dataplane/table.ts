@@ -26,6 +26,9 @@ export class SubnetTable {
   #byLength: Map<number, Peer>[] = [];
   #lengths: number[] = [];
   #masks: number[] = [];
+  /** The only map and its mask when every lease has one prefix length (the flannel case). */
+  #single: Map<number, Peer> | null = null;
+  #singleMask = 0;
   #byPublicIp = new Map<number, Peer>();
   #peers: Peer[] = [];
   #front: LRUCache<number, Peer> | null = null;
@@ -40,8 +43,9 @@ export class SubnetTable {
 
   /** The peer whose subnet holds `dst` (a uint32 or int32 IPv4 address), or undefined. */
   lookup(dst: number): Peer | undefined {
+    const single = this.#single;
+    if (single !== null) return single.get(dst & this.#singleMask);
     const lengths = this.#byLength;
-    if (lengths.length === 1) return lengths[0]!.get(dst & this.#masks[0]!);
     const front = this.#front;
     if (front !== null) {
       const hit = front.get(dst | 0);
@@ -95,6 +99,8 @@ export class SubnetTable {
     this.#lengths = lengths;
     this.#masks = lengths.map((l) => maskOf(l));
     this.#byLength = lengths.map((l) => byLen.get(l)!);
+    this.#single = lengths.length === 1 ? this.#byLength[0]! : null;
+    this.#singleMask = lengths.length === 1 ? this.#masks[0]! : 0;
     this.#byPublicIp = byPublicIp;
     this.#peers = peers;
     this.#front = lengths.length > 1 && this.#frontSize > 0 ? new LRUCache<number, Peer>({ max: this.#frontSize }) : null;
