@@ -7,7 +7,7 @@
  */
 import { METRICS } from './metrics.js';
 import type { DataplaneConfig, OffloadMode } from './plan.js';
-import type { BenchResult, CellResult, SteadyResult } from './result.js';
+import type { BenchResult, CellResult, SteadyResult, WakeupCost, WakeupRun } from './result.js';
 import { ratio, type Summary } from './stats.js';
 
 const MODE_TITLE: Record<OffloadMode, string> = {
@@ -76,13 +76,26 @@ function steadySection(s: SteadyResult): string[] {
   return out;
 }
 
+/** Why userspace RTT is what it is on this machine: the thread wakeup costs, measured. */
+export function wakeupSection(w: WakeupCost): string[] {
+  const one = (r: WakeupRun): string => `${fmt(r.rttP50Us / 2, 1)} µs (p99 ${fmt(r.rttP99Us / 2, 1)} µs)`;
+  const out = ['## Thread wakeups on this machine', ''];
+  out.push(`A sleeping thread woken on the waker's own vCPU: ${one(w.sameCpu)} per wakeup` +
+    (w.crossCpu ? `; on another, idle vCPU: ${one(w.crossCpu)}.` : '.') +
+    ' (bench/tools/wakeup.c: two pinned processes ping-pong a byte over pipes, 2 ms apart, half the round trip.)');
+  out.push('', 'Kernel VXLAN runs a ping\'s whole path in the sender\'s softirq, without waking anyone but the pinger. ' +
+    'Through vxtun every round trip wakes a vxtun process four times (TUN and socket, on each node); where those land on an idle vCPU, each costs the cross-vCPU figure. ' +
+    'The "pinger and vxtun on vCPU 0" rows show the same ping with every wakeup on one vCPU.');
+  return out;
+}
+
 /** Every failed measurement, "rep 1 default mixed tcp1: reason", and UDP searches where no rate passed. */
 export function failures(cells: readonly CellResult[]): string[] {
   const out: string[] = [];
   for (const c of cells) {
     const where = `rep ${c.rep} ${c.mode} ${c.config}`;
     if (c.setupError) out.push(`${where} setup: ${c.setupError}`);
-    for (const t of ['rtt', 'tcp1', 'tcp4', 'udp'] as const) {
+    for (const t of ['rtt', 'rtt1cpu', 'tcp1', 'tcp4', 'udp'] as const) {
       const o = c[t];
       if (o && !o.ok) out.push(`${where} ${t}: ${o.error}`);
     }
@@ -116,6 +129,7 @@ export function renderMarkdown(result: BenchResult): string {
     const crit = udpCriterion(result, mode);
     if (crit) out.push('', crit);
   }
+  if (result.wakeup) out.push('', ...wakeupSection(result.wakeup));
   if (result.steady) out.push('', ...steadySection(result.steady));
   const fails = failures(result.cells);
   if (fails.length > 0) out.push('', '## Failed measurements', '', ...fails.map((f) => `- ${f}`));

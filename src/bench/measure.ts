@@ -6,6 +6,7 @@
  * hooks, so destroy() kills it by PID if the bench is interrupted. Each function resolves
  * with figures or rejects with the reason the measurement failed.
  */
+import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { collect, sleep, stopChild, waitForOutput } from '../lab/proc.js';
@@ -34,11 +35,28 @@ export function cpuWindow(bed: BenchBed): () => CpuCost {
   };
 }
 
-/** `ping -n -i interval -c count -W 1` pod1 → pod2; nearest-rank p50/p99 of the per-packet times. */
-export async function measureRtt(bed: BenchBed, plan: BenchPlan): Promise<RttResult> {
-  const argv = ['ping', '-n', '-i', String(plan.pingIntervalS), '-c', String(plan.pings), '-W', '1', bed.server.ip];
+/** Sets the CPU affinity of every thread of `pid` (`taskset -a -p -c <cpus>`). */
+function setAffinity(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * `ping -n -i interval -c count -W 1` pod1 → pod2; nearest-rank p50/p99 of the per-packet
+ * times. With `pinCpu`, the pinger and every vxtun process of the bed run on that vCPU only
+ * (taskset), so every wakeup on the path is a same-vCPU one; the daemons get all vCPUs back
+ * afterwards.
+ */
+export async function measureRtt(bed: BenchBed, plan: BenchPlan, pinCpu?: number): Promise<RttResult> {
+  const ping = ['ping', '-n', '-i', String(plan.pingIntervalS), '-c', String(plan.pings), '-W', '1', bed.server.ip];
+  const argv = pinCpu === undefined ? ping : ['taskset', '-c', String(pinCpu), ...ping];
+  if (pinCpu !== undefined) for (const v of bed.vxtun) setAffinity(v.pid, String(pinCpu));
   const close = cpuWindow(bed);
-  const r = await collect(bed.client.spawn(argv), (plan.pings * plan.pingIntervalS + 30) * 1000);
+  let r: Awaited<ReturnType<typeof collect>>;
+  try {
+    r = await collect(bed.client.spawn(argv), (plan.pings * plan.pingIntervalS + 30) * 1000);
+  } finally {
+    if (pinCpu !== undefined) for (const v of bed.vxtun) setAffinity(v.pid, `0-${cpus().length - 1}`);
+  }
   const cpu = close();
   const p = parsePing(r.stdout + r.stderr);
   if (p.rttUs.length === 0) throw new Error(`no ping replies (${p.transmitted} sent)`);

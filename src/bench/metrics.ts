@@ -38,6 +38,8 @@ const kpps = (pps: number | null | undefined): number | null => (typeof pps === 
 export const METRICS: readonly MetricDef[] = [
   { id: 'rtt_p50_us', label: 'RTT p50', unit: 'µs', digits: 0, better: 'lower', get: (c) => val(c.rtt)?.p50Us ?? null },
   { id: 'rtt_p99_us', label: 'RTT p99', unit: 'µs', digits: 0, better: 'lower', get: (c) => val(c.rtt)?.p99Us ?? null },
+  { id: 'rtt1cpu_p50_us', label: 'RTT p50, pinger and vxtun on vCPU 0', unit: 'µs', digits: 0, better: 'lower', get: (c) => val(c.rtt1cpu)?.p50Us ?? null },
+  { id: 'rtt1cpu_p99_us', label: 'RTT p99, pinger and vxtun on vCPU 0', unit: 'µs', digits: 0, better: 'lower', get: (c) => val(c.rtt1cpu)?.p99Us ?? null },
   { id: 'tcp1_gbps', label: 'TCP 1 stream', unit: 'Gbit/s', digits: 2, better: 'higher', get: (c) => val(c.tcp1)?.gbps ?? null },
   { id: 'tcp4_gbps', label: 'TCP 4 streams', unit: 'Gbit/s', digits: 2, better: 'higher', get: (c) => val(c.tcp4)?.gbps ?? null },
   { id: 'udp_ref_offered_kpps', label: 'UDP offered load (kernel max at <1 % loss)', unit: 'kpps', digits: 1, better: 'higher', ratio: false, get: (c) => kpps(val(c.udp)?.referencePps) },

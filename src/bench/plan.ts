@@ -15,7 +15,7 @@ export const MODES = ['txoff', 'default'] as const;
 export type OffloadMode = (typeof MODES)[number];
 
 /** The tests run for every (rep, mode, config) cell, in this order. */
-export const TESTS = ['rtt', 'tcp1', 'tcp4', 'udp'] as const;
+export const TESTS = ['rtt', 'rtt1cpu', 'tcp1', 'tcp4', 'udp'] as const;
 export type TestName = (typeof TESTS)[number];
 
 /** The bench parameters; every field is recorded in the result JSON. */
@@ -113,6 +113,6 @@ export function stepCount(plan: BenchPlan): number {
  */
 export function estimateSeconds(plan: BenchPlan): number {
   const searchTrial = Math.min(plan.udpSeconds, 5) + 1;
-  const perCell = 4 + plan.pings * plan.pingIntervalS + 1 + 2 * (plan.tcpSeconds + 1) + 2 * (plan.udpSeconds + 1) + (plan.udpSearch ? 2 * searchTrial : 0);
+  const perCell = 4 + 2 * (plan.pings * plan.pingIntervalS + 1) + 2 * (plan.tcpSeconds + 1) + 2 * (plan.udpSeconds + 1) + (plan.udpSearch ? 2 * searchTrial : 0);
   return Math.round(plan.reps * plan.modes.length * plan.configs.length * perCell + (plan.steadySeconds > 0 ? plan.steadySeconds + 8 : 0) + 2);
 }

@@ -95,6 +95,8 @@ export interface CellResult {
   /** Set when the bed could not be built; then no test ran. */
   setupError?: string;
   rtt?: Outcome<RttResult>;
+  /** The same ping with the pinger and every vxtun process pinned to vCPU 0 (absent on one vCPU). */
+  rtt1cpu?: Outcome<RttResult>;
   tcp1?: Outcome<TcpResult>;
   tcp4?: Outcome<TcpResult>;
   udp?: Outcome<UdpResult>;
@@ -135,6 +137,23 @@ export interface MachineInfo {
   backgroundBusyPct: number;
 }
 
+/** One wakeup run (bench/tools/wakeup.c): a one-byte ping-pong between two pinned processes. */
+export interface WakeupRun {
+  cpuA: number;
+  cpuB: number;
+  rounds: number;
+  /** Round trip = two wakeups, µs. */
+  rttP50Us: number;
+  rttP99Us: number;
+}
+
+/** What waking a sleeping thread costs here: on the waker's vCPU and on another (idle) one. */
+export interface WakeupCost {
+  sameCpu: WakeupRun;
+  /** null on a one-vCPU machine. */
+  crossCpu: WakeupRun | null;
+}
+
 /** Medians/spreads: summary[mode][config][metricId]. */
 export type SummaryTable = Partial<Record<OffloadMode, Partial<Record<DataplaneConfig, Record<string, Summary>>>>>;
 
@@ -148,5 +167,7 @@ export interface BenchResult {
   cells: CellResult[];
   summary: SummaryTable;
   steady: SteadyResult | null;
+  /** Thread wakeup costs measured before the cells (null when the probe failed: see notes). */
+  wakeup: WakeupCost | null;
   notes: string[];
 }

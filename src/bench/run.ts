@@ -8,6 +8,7 @@
  * A failed measurement is recorded with its reason and the run goes on. Namespaces and
  * processes are removed at the end, on errors and on Ctrl-C (the lab's cleanup hooks).
  */
+import { cpus } from 'node:os';
 import path from 'node:path';
 import { buildBed, type BenchBed } from './bed.js';
 import { machineInfo } from './machine.js';
@@ -16,11 +17,12 @@ import { summarizeCells } from './metrics.js';
 import { measureRtt, measureTcp, measureUdp } from './measure.js';
 import { estimateSeconds, parsePlan, stepCount, TESTS, type BenchFlags, type BenchPlan, type OffloadMode } from './plan.js';
 import { Progress } from './progress.js';
-import { RESULT_SCHEMA, type BenchResult, type CellResult, type Outcome, type SteadyResult } from './result.js';
+import { RESULT_SCHEMA, type BenchResult, type CellResult, type Outcome, type RttResult, type SteadyResult, type WakeupCost } from './result.js';
 import { writeResultFiles, type WrittenFiles } from './report.js';
 import { runSteady } from './steady.js';
 import { buildTools, PACKAGE_ROOT, requireTools, type BenchTools } from './tools.js';
 import { udpTest } from './udp.js';
+import { measureWakeups } from './wakeup.js';
 
 async function outcome<T>(p: Promise<T>): Promise<Outcome<T>> {
   try {
@@ -35,7 +37,10 @@ const kpps = (pps: number): string => `${(pps / 1000).toFixed(1)} kpps`;
 /** Runs the four tests of one cell on `bed`, filling `cell`. */
 async function runCell(bed: BenchBed, cell: CellResult, plan: BenchPlan, tools: BenchTools, progress: Progress, refs: Map<OffloadMode, number>): Promise<void> {
   const label = (t: string): string => `${cell.config} ${cell.mode} ${t} rep ${cell.rep}`;
-  cell.rtt = await outcome(progress.step(label('rtt'), () => measureRtt(bed, plan), (r) => `p50 ${r.p50Us.toFixed(0)} µs, p99 ${r.p99Us.toFixed(0)} µs (${r.received}/${r.sent})`));
+  const rttText = (r: RttResult): string => `p50 ${r.p50Us.toFixed(0)} µs, p99 ${r.p99Us.toFixed(0)} µs (${r.received}/${r.sent})`;
+  cell.rtt = await outcome(progress.step(label('rtt'), () => measureRtt(bed, plan), rttText));
+  if (cpus().length > 1) cell.rtt1cpu = await outcome(progress.step(label('rtt1cpu'), () => measureRtt(bed, plan, 0), rttText));
+  else progress.skip(label('rtt1cpu'), 'one vCPU: the same as rtt');
   for (const streams of [1, 4] as const) {
     const o = await outcome(progress.step(label(`tcp${streams}`), () => measureTcp(bed, plan, streams), (r) => `${r.gbps.toFixed(2)} Gbit/s (${r.retransmits} retransmits)`));
     if (streams === 1) cell.tcp1 = o; else cell.tcp4 = o;
@@ -78,9 +83,15 @@ export async function runBench(flags: BenchFlags): Promise<{ result: BenchResult
   const machine = await progress.wait('sampling background CPU', machineInfo);
   progress.note(`machine: Linux ${machine.kernel}, ${machine.nproc} vCPU, Node ${machine.node}; background ${machine.backgroundBusyPct.toFixed(0)} % of one vCPU busy`);
   const tools = buildTools();
+  let wakeup: WakeupCost | null = null;
+  const notes: string[] = [];
+  try {
+    wakeup = await progress.wait('measuring thread wakeups', async () => measureWakeups(tools.wakeup, cpus().length));
+  } catch (err) {
+    notes.push(`The wakeup probe failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const cells: CellResult[] = [];
   const refs = new Map<OffloadMode, number>();
-  const notes: string[] = [];
   let steady: SteadyResult | null = null;
   try {
     for (let rep = 1; rep <= plan.reps; rep++) {
@@ -125,6 +136,7 @@ export async function runBench(flags: BenchFlags): Promise<{ result: BenchResult
     cells,
     summary: summarizeCells(cells),
     steady,
+    wakeup,
     notes,
   };
   const files = writeResultFiles(result, plan.outDir, startedAt);

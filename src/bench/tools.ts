@@ -2,7 +2,7 @@
 /**
  * The bench's prerequisites and its own tools. requireTools() checks root and the external
  * commands and throws a UsageError (exit 2) naming what is missing and how to install it.
- * buildTools() compiles bench/tools/udpblast.c and udpsink.c with `cc -O2` into a fresh
+ * buildTools() compiles bench/tools/udpblast.c, udpsink.c and wakeup.c with `cc -O2` into a fresh
  * temporary directory, removed by the returned handle (and on exit/Ctrl-C).
  */
 import { execFileSync } from 'node:child_process';
@@ -64,10 +64,11 @@ export interface BenchTools {
   readonly dir: string;
   readonly udpblast: string;
   readonly udpsink: string;
+  readonly wakeup: string;
   remove(): void;
 }
 
-/** Compiles udpblast and udpsink with `cc -O2`; throws with the compiler's output on failure. */
+/** Compiles udpblast, udpsink and wakeup with `cc -O2`; throws with the compiler's output on failure. */
 export function buildTools(srcDir = TOOLS_SRC_DIR): BenchTools {
   const dir = mkdtempSync(path.join(tmpdir(), 'vxtun-bench-tools-'));
   let unregister: () => void = () => {};
@@ -78,7 +79,7 @@ export function buildTools(srcDir = TOOLS_SRC_DIR): BenchTools {
   unregister = registerCleanup(remove);
   try {
     const out: Record<string, string> = {};
-    for (const name of ['udpblast', 'udpsink']) {
+    for (const name of ['udpblast', 'udpsink', 'wakeup']) {
       const src = path.join(srcDir, `${name}.c`);
       if (!existsSync(src)) throw new Error(`bench tool source ${src} is missing`);
       out[name] = path.join(dir, name);
@@ -89,7 +90,7 @@ export function buildTools(srcDir = TOOLS_SRC_DIR): BenchTools {
         throw new Error(`cc -O2 ${src} failed: ${(e.stderr ?? String(err)).trim()}`);
       }
     }
-    return { dir, udpblast: out.udpblast as string, udpsink: out.udpsink as string, remove };
+    return { dir, udpblast: out.udpblast as string, udpsink: out.udpsink as string, wakeup: out.wakeup as string, remove };
   } catch (err) {
     remove();
     throw err;

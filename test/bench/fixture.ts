@@ -53,6 +53,7 @@ export function fixtureResult(): BenchResult {
         const unthrottled = config === 'kernel' ? atRef : trial(0, 250_000, Math.round(b.udp * k), 200, vx);
         const cell: CellResult = { rep, mode, config, startedAt: `2024-05-0${rep}T10:00:00.000Z` };
         cell.rtt = { ok: true, value: { p50Us: b.p50 * k, p99Us: b.p99 * k, minUs: b.p50 / 2, maxUs: b.p99 * 2, meanUs: b.p50, sent: 2000, received: 2000, cpu: cpu(100, vx) } };
+        cell.rtt1cpu = { ok: true, value: { p50Us: b.p50 * k * 0.5, p99Us: b.p99 * k * 0.5, minUs: b.p50 / 4, maxUs: b.p99, meanUs: b.p50 / 2, sent: 2000, received: 2000, cpu: cpu(100, vx) } };
         cell.tcp1 = { ok: true, value: { streams: 1, gbps: tcpGbps(b.tcp1), retransmits: 10, seconds: 10, iperfCpuSenderPct: 90, iperfCpuReceiverPct: 40, cpu: cpu(150, vx), vcpuPerGbps: 1.5 / tcpGbps(b.tcp1) } };
         cell.tcp4 = { ok: true, value: { streams: 4, gbps: tcpGbps(b.tcp4), retransmits: 20, seconds: 10, iperfCpuSenderPct: 95, iperfCpuReceiverPct: 45, cpu: cpu(180, vx), vcpuPerGbps: 1.8 / tcpGbps(b.tcp4) } };
         cell.udp = { ok: true, value: { unthrottled, referencePps: ref, atReference: atRef, search: [], maxPassPps: atRef.deliveredPps } };
@@ -73,6 +74,10 @@ export function fixtureResult(): BenchResult {
     plan,
     cells,
     summary: summarizeCells(cells),
+    wakeup: {
+      sameCpu: { cpuA: 0, cpuB: 0, rounds: 2000, rttP50Us: 4.2, rttP99Us: 30 },
+      crossCpu: { cpuA: 0, cpuB: 1, rounds: 2000, rttP50Us: 101.6, rttP99Us: 340 },
+    },
     steady: {
       seconds: 60, load: { tcpBps: 1e9, udpPps: 10_000 },
       samples: [{ t: 0, rssBytes: { node1: 80 << 20, node2: 78 << 20 }, heapUsedBytes: {} }, { t: 1, rssBytes: { node1: 81 << 20, node2: 78 << 20 }, heapUsedBytes: {} }],

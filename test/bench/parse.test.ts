@@ -5,6 +5,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { parseBlast, parseIperf3, parsePing, parseSink } from '../../src/bench/parse.js';
 import { fixturePath } from './fixture.js';
+import { parseWakeup } from '../../src/bench/wakeup.js';
 
 t.test('parseIperf3: end.sum_received is the throughput', async (t) => {
   const r = parseIperf3(readFileSync(fixturePath('iperf3-tcp.json'), 'utf8'));
@@ -43,6 +44,13 @@ rtt min/avg/max/mdev = 0.001/0.316/1.200/0.510 ms
   t.equal(p.received, 4);
   t.same(parsePing('1 packets transmitted, 0 received, 100% packet loss').rttUs, []);
   t.throws(() => parsePing('ping: connect: Network is unreachable'), /no summary: ping: connect/);
+});
+
+t.test('parseWakeup: the JSON line of bench/tools/wakeup.c', async (t) => {
+  t.same(parseWakeup('{"cpu_a":0,"cpu_b":1,"rounds":500,"rtt_p50_us":101.7,"rtt_p99_us":349.9}\n'),
+    { cpuA: 0, cpuB: 1, rounds: 500, rttP50Us: 101.7, rttP99Us: 349.9 });
+  t.throws(() => parseWakeup('cannot pin to cpu 1\n'), /wakeup printed no JSON line/);
+  t.throws(() => parseWakeup('{"cpu_a":0,"cpu_b":1,"rounds":500,"rtt_p50_us":-1,"rtt_p99_us":2}'), /no valid rtt_p50_us/);
 });
 
 t.test('parseBlast / parseSink: the last JSON line wins, missing fields are errors', async (t) => {

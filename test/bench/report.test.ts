@@ -33,6 +33,7 @@ t.test('Markdown: one table per mode, median (min–max), ratio column, failures
   t.equal(lines[0], '| metric | kernel | vxtun | mixed | vxtun/kernel |');
   t.equal(lines[1], '|---|---:|---:|---:|---:|');
   t.ok(lines.includes('| RTT p50 (µs) | 20 (18–22) | 60 (54–66) | 40 (36–44) | 3.00× |'), 'RTT row');
+  t.ok(lines.includes('| RTT p50, pinger and vxtun on vCPU 0 (µs) | 10 (9–11) | 30 (27–33) | 20 (18–22) | 3.00× |'), 'pinned RTT row');
   t.ok(lines.includes('| TCP 1 stream (Gbit/s) | 5.00 (4.50–5.50) | 2.00 (1.80–2.20) | 2.50 (2.25–2.75) | 0.40× |'), 'TCP row');
   t.ok(lines.includes('| UDP offered load (kernel max at <1 % loss) (kpps) | 100.0 | 100.0 | 100.0 |  |'), 'shared load: no ratio');
   t.ok(lines.some((l) => l.startsWith('| UDP delivered at that load (kpps) | 100.0 | 95.0 (85.5–104.5) |')), 'UDP at load row');
@@ -48,6 +49,8 @@ t.test('Markdown: one table per mode, median (min–max), ratio column, failures
   t.match(md, /\| node1 \| 81\.0 \| 12 \| not sampled \|/);
   t.match(md, /Heap: heap not sampled: `vxtun status --json` exited 2/);
   t.match(md, /18-byte payloads \(60-byte inner frame\)/);
+  t.match(md, /## Thread wakeups on this machine\n\nA sleeping thread woken on the waker's own vCPU: 2\.1 µs \(p99 15\.0 µs\) per wakeup; on another, idle vCPU: 50\.8 µs \(p99 170\.0 µs\)\./);
+  t.notMatch(renderMarkdown({ ...r, wakeup: null }), /Thread wakeups/, 'no section without a probe');
   t.same(failures(r.cells), ['rep 3 default mixed tcp1: iperf3: unable to connect to server: Connection timed out']);
 });
 

@@ -7,6 +7,8 @@ import { netnsSkipReason, Netns, uniqueSuffix, vethPair } from '../../src/lab/ne
 import { collect, stopChild, waitForOutput } from '../../src/lab/proc.js';
 import { parseBlast, parseSink } from '../../src/bench/parse.js';
 import { buildTools, which } from '../../src/bench/tools.js';
+import { measureWakeups } from '../../src/bench/wakeup.js';
+import { cpus } from 'node:os';
 
 const skip = netnsSkipReason() ?? (which('cc') === null ? 'needs a C compiler (cc): apt-get install build-essential' : null);
 
@@ -48,4 +50,12 @@ t.test('udpblast → udpsink over a veth between two namespaces', { skip: skip ?
   t.equal(got.received, sent.sent, 'the sink counted every datagram sent');
   t.equal(got.bytes, sent.sent * 18, '18-byte payloads');
   t.ok(got.activeSeconds > 0.8, `datagrams spread over the second (${got.activeSeconds} s)`);
+
+  // The wakeup probe: a real ping-pong between two pinned processes, parsed as the bench does.
+  t.equal(a.tryExec(tools.wakeup).status, 2, 'wakeup without arguments: usage, exit 2');
+  const w = await measureWakeups(tools.wakeup, cpus().length, 50);
+  t.equal(w.sameCpu.rounds, 50);
+  t.ok(w.sameCpu.rttP50Us > 0 && w.sameCpu.rttP99Us >= w.sameCpu.rttP50Us, `same-vCPU round trip measured (${w.sameCpu.rttP50Us} µs)`);
+  if (cpus().length > 1) t.equal(w.crossCpu?.cpuB, 1, 'the cross-vCPU run pins the partner to vCPU 1');
+  else t.equal(w.crossCpu, null);
 });
