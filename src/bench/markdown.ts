@@ -73,6 +73,16 @@ function steadySection(s: SteadyResult): string[] {
     out.push(`| ${node} | ${mib(s.rssMaxBytes[node] ?? 0)} | ${fmt(s.rssSlopeKiBPerMin[node], 0)} | ${heap} |`);
   }
   if (s.heapNote) out.push('', `Heap: ${s.heapNote}`);
+  const alloc = Object.entries(s.allocation ?? {});
+  if (alloc.length > 0) {
+    out.push('', 'Allocation: garbage collections and heap growth between the first and last status sample after the warm-up. ' +
+      'With no collection in that window the heap only grew by what was allocated, so growth per packet forwarded bounds the allocation per packet.', '');
+    out.push('| node | window (s) | GCs (minor / major) | packets forwarded | heap growth (KiB) | allocated per packet (B, at most) |', '|---|---:|---:|---:|---:|---:|');
+    for (const [node, a] of alloc) {
+      const per = a.bytesPerPacket === null ? 'no bound (the heap was collected)' : fmt(a.bytesPerPacket, 2);
+      out.push(`| ${node} | ${fmt(a.seconds, 0)} | ${a.gcMinor} / ${a.gcMajor} | ${a.packets} | ${fmt(a.heapGrowthBytes / 1024, 0)} | ${per} |`);
+    }
+  }
   return out;
 }
 

@@ -102,18 +102,44 @@ export interface CellResult {
   udp?: Outcome<UdpResult>;
 }
 
+/** What one `vxtun status --json` said about memory and work. */
+export interface StatusSample {
+  heapUsed: number;
+  gcMinor: number;
+  gcMajor: number;
+  /** tunRxPackets + udpRxPackets. */
+  packets: number;
+}
+
+export interface AllocationBound {
+  seconds: number;
+  gcMinor: number;
+  gcMajor: number;
+  packets: number;
+  heapGrowthBytes: number;
+  /** heapGrowthBytes / packets when no GC ran in the window (else null: the heap was collected, no bound). */
+  bytesPerPacket: number | null;
+}
+
 /** The steady-state run: vxtun on both nodes, txoff, constant load. */
 export interface SteadyResult {
   seconds: number;
   /** The constant load: iperf3 TCP bit rate (-b) and udpblast offered rate. */
   load: { tcpBps: number; udpPps: number };
-  samples: Array<{ t: number; rssBytes: Record<string, number | null>; heapUsedBytes: Record<string, number | null> }>;
+  samples: Array<{ t: number; rssBytes: Record<string, number | null>; heapUsedBytes: Record<string, number | null>; status?: Record<string, StatusSample> }>;
   /** Largest RSS seen, by node. */
   rssMaxBytes: Record<string, number>;
   /** Least-squares slope of RSS after the first 10 s, KiB per minute, by node. */
   rssSlopeKiBPerMin: Record<string, number | null>;
   /** Least-squares slope of heapUsed after the first 10 s, KiB per minute (null: not sampled). */
   heapSlopeKiBPerMin: Record<string, number | null> | null;
+  /**
+   * Per node, between the first and the last status sample after the warm-up: garbage
+   * collections, packets forwarded (TUN + UDP reads), heap growth, and, when no GC ran in
+   * between, that growth per packet: an upper bound on what the whole daemon allocated per
+   * packet forwarded. null when the status was not sampled.
+   */
+  allocation?: Record<string, AllocationBound> | null;
   /** Why the heap was not sampled, when it was not. */
   heapNote: string | null;
   tcpGbps: number | null;

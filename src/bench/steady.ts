@@ -11,7 +11,7 @@ import { buildBed, type BenchBed } from './bed.js';
 import { startReady } from './measure.js';
 import { parseBlast, parseIperf3, parseSink } from './parse.js';
 import { readRss } from './procfs.js';
-import type { SteadyResult } from './result.js';
+import type { AllocationBound, StatusSample, SteadyResult } from './result.js';
 import { slope } from './stats.js';
 
 /** The first numeric `key` anywhere inside `doc` (depth-first), or null. */
@@ -26,8 +26,8 @@ export function findNumber(doc: unknown, key: string): number | null {
   return null;
 }
 
-/** heapUsed of the vxtun on `bed` node `node` via `vxtun status --json`; throws with the reason when unavailable. */
-async function statusHeap(bed: BenchBed, node: string): Promise<number> {
+/** Memory and packet counters of the vxtun on `bed` node `node` via `vxtun status --json`; throws with the reason when unavailable. */
+async function statusSample(bed: BenchBed, node: string): Promise<StatusSample> {
   const n = node === 'node1' ? bed.node1 : bed.node2;
   // The lab gives every node its own control socket (when this vxtun has one).
   const files = bed.files as { controlSocket?: (x: typeof n) => string };
@@ -36,9 +36,35 @@ async function statusHeap(bed: BenchBed, node: string): Promise<number> {
   if (r.status !== 0) throw new Error(`\`vxtun status --json\` exited ${r.status}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
   let doc: unknown;
   try { doc = JSON.parse(r.stdout); } catch { throw new Error('`vxtun status --json` printed no JSON'); }
-  const h = findNumber(doc, 'heapUsed');
-  if (h === null) throw new Error('`vxtun status --json` reports no heapUsed');
-  return h;
+  const get = (key: string): number => {
+    const v = findNumber(doc, key);
+    if (v === null) throw new Error(`\`vxtun status --json\` reports no ${key}`);
+    return v;
+  };
+  return { heapUsed: get('heapUsed'), gcMinor: get('gcMinor'), gcMajor: get('gcMajor'), packets: get('tunRxPackets') + get('udpRxPackets') };
+}
+
+/** The allocation bound per node from the first and last status samples at t ≥ warmup. */
+export function allocationBounds(samples: SteadyResult['samples'], nodes: string[], warmup: number): Record<string, AllocationBound> {
+  const out: Record<string, AllocationBound> = {};
+  for (const node of nodes) {
+    const pts = samples.filter((s) => s.t >= warmup && s.status?.[node] !== undefined);
+    if (pts.length < 2) continue;
+    const a = pts[0]!;
+    const b = pts[pts.length - 1]!;
+    const sa = a.status![node]!;
+    const sb = b.status![node]!;
+    const gcMinor = sb.gcMinor - sa.gcMinor;
+    const gcMajor = sb.gcMajor - sa.gcMajor;
+    const packets = sb.packets - sa.packets;
+    const heapGrowthBytes = sb.heapUsed - sa.heapUsed;
+    const noGc = gcMinor === 0 && gcMajor === 0;
+    out[node] = {
+      seconds: Math.round((b.t - a.t) * 10) / 10, gcMinor, gcMajor, packets, heapGrowthBytes,
+      bytesPerPacket: noGc && packets > 0 ? Math.max(0, heapGrowthBytes) / packets : null,
+    };
+  }
+  return out;
 }
 
 /** Per-node slope in KiB/min of the samples taken at t ≥ warmup seconds. */
@@ -75,7 +101,11 @@ export async function runSteady(tools: { udpblast: string; udpsink: string }, se
       for (const v of b.vxtun) sample.rssBytes[v.node] = readRss(v.pid);
       if (heapOk && i % 5 === 0) {
         for (const v of b.vxtun) {
-          try { sample.heapUsedBytes[v.node] = await statusHeap(b, v.node); } catch (err) {
+          try {
+            const st = await statusSample(b, v.node);
+            sample.heapUsedBytes[v.node] = st.heapUsed;
+            (sample.status ??= {})[v.node] = st;
+          } catch (err) {
             heapOk = false;
             res.heapNote = `heap not sampled: ${(err as Error).message}`;
             break;
@@ -93,7 +123,10 @@ export async function runSteady(tools: { udpblast: string; udpsink: string }, se
     const sinkOut = await sink.done;
     for (const node of nodes) res.rssMaxBytes[node] = Math.max(0, ...res.samples.map((s) => s.rssBytes[node] ?? 0));
     res.rssSlopeKiBPerMin = slopes(res.samples, nodes, 'rssBytes', 10);
-    if (heapOk) res.heapSlopeKiBPerMin = slopes(res.samples, nodes, 'heapUsedBytes', 10);
+    if (heapOk) {
+      res.heapSlopeKiBPerMin = slopes(res.samples, nodes, 'heapUsedBytes', 10);
+      res.allocation = allocationBounds(res.samples, nodes, 10);
+    }
     res.tcpGbps = parseIperf3(tcpOut.stdout).receivedBps / 1e9;
     const sent = parseBlast(udpOut.stdout).sent;
     res.udpLoss = sent > 0 ? Math.max(0, (sent - parseSink(sinkOut.stdout).received) / sent) : null;

@@ -17,6 +17,7 @@ import { createLogger } from '../daemon/log.js';
 import { startHealthServer, type HealthServer } from '../daemon/health.js';
 import { checkBrNetfilter, startTraffic } from '../daemon/traffic.js';
 import { startVtep, type Vtep } from '../daemon/vtep.js';
+import { watchGc } from '../daemon/gc-stats.js';
 import { startOperatorServices } from '../daemon/operator.js';
 import { RealExec, type Exec } from '../host/exec.js';
 import { createSubnetManager, type SubnetManagerChoice } from '../subnet/create.js';
@@ -94,6 +95,7 @@ export async function runCommand(flags: RunFlags, deps: RunDeps = {}): Promise<v
       await subnets.close();
       throw err;
     }
+    watchGc();
     const vtep = await startVtep({
       subnets,
       subnetFile: flags.subnetFile,

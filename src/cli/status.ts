@@ -97,7 +97,7 @@ export function formatStatus(s: VxtunStatus): string {
     ['tun', `${s.tun.name}  MTU ${s.tun.mtu}`],
     ['offloads', s.offloads.length > 0 ? s.offloads.join(', ') : 'none'],
     ...Object.entries(s.offloadStats ?? {}).map(([seam, st]) => [`  ${seam}`, Object.entries(st).map(([k, v]) => `${k} ${v}`).join('  ')]),
-    ['memory', `rss ${humanBytes(s.memory.rss)}  heap used ${humanBytes(s.memory.heapUsed)}`],
+    ['memory', `rss ${humanBytes(s.memory.rss)}  heap used ${humanBytes(s.memory.heapUsed)}  GCs ${s.memory.gcMinor} minor / ${s.memory.gcMajor} major`],
     ['control plane', `lease renewals ${s.controlPlane.leaseRenewals}  store watch ${s.controlPlane.storeWatchUp === null ? 'n/a' : s.controlPlane.storeWatchUp ? 'up' : 'DOWN'}`],
     ['capture', `${s.capture.sessions} active  ${s.capture.captured} captured  ${s.capture.dropped} dropped (slow client)`],
   ]).split('\n').slice(1).join('\n'));

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Garbage collections of this process, counted by kind through perf_hooks' 'gc' entries,
+ * for `vxtun status` (memory.gcMinor / memory.gcMajor).
+ *
+ * Why: heapUsed alone cannot tell allocation per packet from slow control-plane garbage,
+ * since it climbs between collections either way. If the hot path allocated per packet,
+ * forwarding hundreds of thousands of packets a second would fill the young generation
+ * every few milliseconds; a run that forwards millions of packets with no scavenge at all
+ * bounds what it allocated by the heap's growth (the steady-state bench reports this).
+ */
+import { PerformanceObserver, constants } from 'node:perf_hooks';
+
+export interface GcCounts {
+  /** Scavenges (young generation). */
+  minor: number;
+  /** Mark-sweep-compacts (whole heap), incremental marking steps and weak callbacks included. */
+  major: number;
+}
+
+const counts: GcCounts = { minor: 0, major: 0 };
+let observer: PerformanceObserver | null = null;
+
+/** Starts counting (idempotent). */
+export function watchGc(): void {
+  if (observer !== null) return;
+  observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) counts.minor++;
+      else counts.major++;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+}
+
+/** Stops counting (idempotent); the counts stay. */
+export function unwatchGc(): void {
+  observer?.disconnect();
+  observer = null;
+}
+
+/** The counts so far (zeros when never watched). */
+export function gcCounts(): GcCounts {
+  return { ...counts };
+}
