@@ -22,6 +22,7 @@ export const TOOLS_SRC_DIR = path.join(PACKAGE_ROOT, 'bench', 'tools');
 /** External commands the namespace bench runs, with the Debian package providing each. */
 export const REQUIRED_COMMANDS: ReadonlyArray<readonly [string, string]> = [
   ['ip', 'iproute2'], ['iperf3', 'iperf3'], ['ethtool', 'ethtool'], ['ping', 'iputils-ping'], ['cc', 'build-essential'],
+  ['taskset', 'util-linux'],
 ];
 
 /** The absolute path of `cmd` on PATH (plus the sbin directories root normally has), or null. */
@@ -47,7 +48,7 @@ export function missingRequirements(isRoot: boolean, lookup: (cmd: string) => st
   const missing = REQUIRED_COMMANDS.filter(([cmd]) => lookup(cmd) === null);
   if (missing.length > 0) {
     const pkgs = [...new Set(missing.map(([, pkg]) => pkg))];
-    problems.push(`missing ${missing.map(([c]) => c).join(', ')}: install with \`apt-get install iperf3 ethtool iputils-ping build-essential\` (needed here: ${pkgs.join(' ')})`);
+    problems.push(`missing ${missing.map(([c]) => c).join(', ')}: install with \`apt-get install iperf3 ethtool iputils-ping build-essential util-linux\` (needed here: ${pkgs.join(' ')})`);
   }
   return problems;
 }

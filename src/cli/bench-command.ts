@@ -10,7 +10,7 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('namespace benchmark: kernel VXLAN vs vxtun vs mixed (RTT, TCP, small-UDP pps, CPU), side by side;\n' +
-      'writes <out>/<date>.json, .md and .svg (needs root, iperf3, ethtool, ping, cc)')
+      'writes <out>/<date>.json, .md and .svg (needs root, iperf3, ethtool, ping, cc, taskset)')
     .option('--quick', 'one rep, txoff only, short tests, no UDP search or steady state (< 2 min); files get -quick')
     .option('--reps <n>', 'interleaved repetitions (default 3; 1 with --quick)')
     .option('--only <configs>', 'comma list of kernel, vxtun, mixed (default all)')

@@ -32,7 +32,7 @@ t.test('missingRequirements: root and tools, with the install line', async (t) =
   const p = missingRequirements(false, (c) => (c === 'iperf3' || c === 'cc' ? null : `/usr/bin/${c}`));
   t.equal(p.length, 2);
   t.match(p[0], /needs root/);
-  t.match(p[1], /missing iperf3, cc: install with `apt-get install iperf3 ethtool iputils-ping build-essential`/);
+  t.match(p[1], /missing iperf3, cc: install with `apt-get install iperf3 ethtool iputils-ping build-essential util-linux`/);
 });
 
 /** A dataplane that delivers at most `cap` pps; the blaster sends at most `max` pps. */
