@@ -2,9 +2,16 @@
 // Readability watchers (uv_poll_t) on the env's event loop.
 //
 // Lifetime: a Poll lives in its env's AddonData::polls from pollStart until pollStop (or the
-// env cleanup hook) stops it; it is then uv_close()d and freed in the close callback. The JS
-// handle holds only the poll's id, so a stale or repeated pollStop finds nothing to do, and
-// dropping the handle without pollStop keeps the poll (and the loop) alive, like a timer.
+// env cleanup hook) stops it; its two handles are then uv_close()d and it is freed in the
+// last close callback. The JS handle holds only the poll's id, so a stale or repeated
+// pollStop finds nothing to do, and dropping the handle without pollStop keeps the poll (and
+// the loop) alive, like a timer.
+//
+// Kick: the addon may hold packets read from the fd but not yet handed out (a super-packet
+// cut across batches), while the fd itself is no longer readable. pollKick arms the Poll's
+// uv_idle handle, which calls the callback once on the next loop iteration. Unlike
+// setImmediate this allocates nothing on the JS heap, so a busy daemon that kicks on every
+// wake adds no garbage of its own.
 #include <uv.h>
 
 #include <string>
@@ -16,6 +23,8 @@ namespace vxtun {
 
 struct Poll {
   uv_poll_t handle;
+  uv_idle_t kick;            // armed by pollKick: one callback on the next loop iteration
+  int openHandles = 0;       // handles initialised and not yet closed (freed at 0)
   napi_env env = nullptr;
   AddonData* data = nullptr;
   napi_ref cb = nullptr;
@@ -39,7 +48,7 @@ void ReleaseJs(Poll* p) {
 void OnClosed(uv_handle_t* h) {
   Poll* p = static_cast<Poll*>(h->data);
   AddonData* data = p->data;
-  delete p;
+  if (--p->openHandles == 0) delete p;
   if (--data->closing == 0) {
     if (data->teardown) {
       napi_async_cleanup_hook_handle t = data->teardown;
@@ -50,8 +59,18 @@ void OnClosed(uv_handle_t* h) {
   }
 }
 
-void OnReadable(uv_poll_t* h, int status, int events) {
-  Poll* p = static_cast<Poll*>(h->data);
+// Closes every handle the poll initialised (OnClosed frees it after the last one).
+void CloseHandles(Poll* p) {
+  AddonData* data = p->data;
+  uv_handle_t* handles[] = {reinterpret_cast<uv_handle_t*>(&p->handle), reinterpret_cast<uv_handle_t*>(&p->kick)};
+  const int n = p->openHandles;
+  for (int i = 0; i < n; i++) {
+    data->closing++;
+    uv_close(handles[i], OnClosed);
+  }
+}
+
+void Fire(Poll* p) {
   if (p->stopping || !p->cb) return;
   napi_env env = p->env;
   napi_handle_scope scope;
@@ -72,6 +91,15 @@ void OnReadable(uv_poll_t* h, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
+void OnReadable(uv_poll_t* h, int status, int events) {
+  Fire(static_cast<Poll*>(h->data));
+}
+
+void OnKick(uv_idle_t* h) {
+  uv_idle_stop(h);
+  Fire(static_cast<Poll*>(h->data));
+}
+
 // Stops a poll (no callback after this returns) and closes it; safe from inside its own
 // callback. Unknown ids (already stopped) are ignored.
 void StopPoll(AddonData* data, uint64_t id) {
@@ -81,9 +109,9 @@ void StopPoll(AddonData* data, uint64_t id) {
   data->polls.erase(it);
   p->stopping = true;
   uv_poll_stop(&p->handle);
+  uv_idle_stop(&p->kick);
   if (!p->inCallback) ReleaseJs(p);
-  data->closing++;
-  uv_close(reinterpret_cast<uv_handle_t*>(&p->handle), OnClosed);
+  CloseHandles(p);
 }
 
 // pollStart(fd, cb) -> NativePoll: calls cb() (via MakeCallback, so microtasks and
@@ -109,6 +137,7 @@ napi_value JsPollStart(napi_env env, napi_callback_info info) {
   p->data = data;
   p->fd = fd;
   p->handle.data = p;
+  p->kick.data = p;
   int r = uv_poll_init(loop, &p->handle, fd);
   if (r < 0) {
     delete p;  // uv_poll_init failed: the handle is not registered with the loop
@@ -116,14 +145,15 @@ napi_value JsPollStart(napi_env env, napi_callback_info info) {
     ThrowErrno(env, -r, "uv_poll_init", "pollStart on fd " + std::to_string(fd), hint.empty() ? nullptr : hint.c_str());
     return nullptr;
   }
+  p->openHandles = 1;
+  if (uv_idle_init(loop, &p->kick) == 0) p->openHandles = 2;
   napi_value resource, name;
   napi_create_object(env, &resource);
   napi_create_string_utf8(env, "vxtun:poll", NAPI_AUTO_LENGTH, &name);
   if (napi_create_reference(env, argv[1], 1, &p->cb) != napi_ok ||
       napi_async_init(env, resource, name, &p->ctx) != napi_ok) {
     ReleaseJs(p);
-    data->closing++;
-    uv_close(reinterpret_cast<uv_handle_t*>(&p->handle), OnClosed);
+    CloseHandles(p);
     Napi::Error::New(env, "pollStart: cannot set up the callback").ThrowAsJavaScriptException();
     return nullptr;
   }
@@ -145,20 +175,48 @@ napi_value JsPollStart(napi_env env, napi_callback_info info) {
   return ext;
 }
 
+// The id a NativePoll handle carries; throws a TypeError for anything else.
+bool ArgPollId(napi_env env, napi_value v, uint64_t* id) {
+  napi_valuetype t;
+  bool tagged = false;
+  void* raw = nullptr;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external ||
+      napi_check_object_type_tag(env, v, &kPollTag, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, v, &raw) != napi_ok) {
+    ThrowTypeError(env, "poll must be a NativePoll returned by pollStart");
+    return false;
+  }
+  *id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(raw));
+  return true;
+}
+
 // pollStop(poll): stops and frees the poll; a poll already stopped is a no-op.
 napi_value JsPollStop(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   GetArgs(env, info, argv);
-  napi_valuetype t;
-  bool tagged = false;
-  void* raw = nullptr;
-  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
-      napi_check_object_type_tag(env, argv[0], &kPollTag, &tagged) != napi_ok || !tagged ||
-      napi_get_value_external(env, argv[0], &raw) != napi_ok) {
-    ThrowTypeError(env, "poll must be a NativePoll returned by pollStart");
+  uint64_t id;
+  if (!ArgPollId(env, argv[0], &id)) return nullptr;
+  if (AddonData* data = GetAddonData(env)) StopPoll(data, id);
+  return nullptr;
+}
+
+// pollKick(poll): calls the poll's callback once on the next loop iteration, readable or
+// not. Kicks before that call coalesce into it; a stopped poll ignores them.
+napi_value JsPollKick(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  GetArgs(env, info, argv);
+  uint64_t id;
+  if (!ArgPollId(env, argv[0], &id)) return nullptr;
+  AddonData* data = GetAddonData(env);
+  if (!data) return nullptr;
+  auto it = data->polls.find(id);
+  if (it == data->polls.end()) return nullptr;
+  Poll* p = it->second;
+  if (p->openHandles < 2) {
+    Napi::Error::New(env, "pollKick: this poll has no idle handle").ThrowAsJavaScriptException();
     return nullptr;
   }
-  if (AddonData* data = GetAddonData(env)) StopPoll(data, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(raw)));
+  if (!p->stopping && !uv_is_active(reinterpret_cast<uv_handle_t*>(&p->kick))) uv_idle_start(&p->kick, OnKick);
   return nullptr;
 }
 
@@ -171,6 +229,7 @@ void StopAllPolls(AddonData* data) {
 void InitPoll(Napi::Env env, Napi::Object exports) {
   SetFunction(env, exports, "pollStart", JsPollStart);
   SetFunction(env, exports, "pollStop", JsPollStop);
+  SetFunction(env, exports, "pollKick", JsPollKick);
 }
 
 }  // namespace vxtun

@@ -128,7 +128,8 @@ export class LinuxBind implements Bind, OffloadReporter {
     if (this.#udpFd < 0) return;
     if (this.#poll !== undefined) this.#native.pollStop(this.#poll);
     this.#poll = this.#native.pollStart(this.#udpFd, cb);
-    this.#kick.callback = cb;
+    const poll = this.#poll;
+    this.#kick.arm = () => this.#native.pollKick(poll);
   }
 
   /** Counters of the offload paths ({gro, gso} by UDP_GRO_STATS/UDP_GSO_STATS names), or undefined when both are off. */
@@ -144,7 +145,7 @@ export class LinuxBind implements Bind, OffloadReporter {
     if (this.#udpFd < 0) return;
     if (this.#poll !== undefined) this.#native.pollStop(this.#poll);
     this.#poll = undefined;
-    this.#kick.callback = undefined;
+    this.#kick.arm = undefined;
     if (this.#gso !== undefined) this.#native.udpGsoClose(this.#gso.handle);
     this.#native.close(this.#udpFd);
     this.#native.close(this.#rawFd);

@@ -104,31 +104,23 @@ export function offloadStatsOf(seam: unknown): OffloadStats | undefined {
  * Re-arms a readiness callback while the addon holds packets read but not handed out (a
  * super-packet cut across batches, coalesced datagrams parked): the fd may then no longer
  * be readable, so the level-triggered poll would not call back. After each read, check()
- * schedules one setImmediate that calls the callback if data is still pending then; the
- * Tun/Bind contract allows spurious calls. Allocates nothing per call.
+ * asks for one more call through `arm` (the addon's pollKick: coalesced, allocation-free)
+ * when data is still pending; the Tun/Bind contract allows the call to find nothing.
  */
 export class PendingKick {
   readonly #pending: () => boolean;
-  #cb: (() => void) | undefined;
-  #scheduled = false;
-  readonly #fire = (): void => {
-    this.#scheduled = false;
-    if (this.#cb !== undefined && this.#pending()) this.#cb();
-  };
+  #arm: (() => void) | undefined;
 
   constructor(pending: () => boolean) {
     this.#pending = pending;
   }
 
-  /** The callback to re-run (undefined after close). */
-  set callback(cb: (() => void) | undefined) {
-    this.#cb = cb;
+  /** What schedules the extra callback (undefined: nothing to re-arm, e.g. after close). */
+  set arm(fn: (() => void) | undefined) {
+    this.#arm = fn;
   }
 
   check(): void {
-    if (!this.#scheduled && this.#cb !== undefined && this.#pending()) {
-      this.#scheduled = true;
-      setImmediate(this.#fire);
-    }
+    if (this.#arm !== undefined && this.#pending()) this.#arm();
   }
 }

@@ -187,6 +187,12 @@ export interface NativeBinding {
   pollStart(fd: number, cb: () => void): NativePoll;
   /** Stops and frees a poll. Idempotent. */
   pollStop(poll: NativePoll): void;
+  /**
+   * Calls the poll's callback once on the next loop iteration, readable or not (for data the
+   * addon holds while the fd is drained). Kicks before that call coalesce; a stopped poll
+   * ignores them. Allocates nothing on the JS heap (a libuv idle handle, not setImmediate).
+   */
+  pollKick(poll: NativePoll): void;
   /** close(2). */
   close(fd: number): void;
   /**

@@ -135,7 +135,8 @@ export class LinuxTun implements Tun, OffloadReporter {
     if (this.#fd < 0) return;
     if (this.#poll !== undefined) this.#native.pollStop(this.#poll);
     this.#poll = this.#native.pollStart(this.#fd, cb);
-    this.#kick.callback = cb;
+    const poll = this.#poll;
+    this.#kick.arm = () => this.#native.pollKick(poll);
   }
 
   /** Counters of the offload paths (TUN_STATS names), or undefined when offloads are off. */
@@ -147,7 +148,7 @@ export class LinuxTun implements Tun, OffloadReporter {
     if (this.#fd < 0) return;
     if (this.#poll !== undefined) this.#native.pollStop(this.#poll);
     this.#poll = undefined;
-    this.#kick.callback = undefined;
+    this.#kick.arm = undefined;
     this.#native.close(this.#fd);
     this.#fd = -1;
   }

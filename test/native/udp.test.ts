@@ -130,6 +130,21 @@ t.test('UDP over loopback in a namespace', { skip: skip ?? false }, async (t) =>
     t.equal(o.pendingAfterStop, 1, 'the datagram sent after pollStop stayed unread');
   });
 
+  t.test('pollKick calls back once on the next loop turn without readability; kicks coalesce; none after pollStop', async (t) => {
+    const r = runChild<{ idle: number; afterKicks: number; afterStop: number; badHandle: { name: string; message: string } }>(
+      ns, 'udp-child', 'poll-kick', String(base + 40),
+    );
+    t.equal(r.signal, null, 'the child was not killed (the idle handle did not keep the loop alive)');
+    t.equal(r.status, 0, `child exits 0 (stderr: ${r.stderr})`);
+    const o = r.report;
+    if (!o) return t.fail('child printed no report');
+    t.equal(o.idle, 0, 'an unreadable socket: no callback');
+    t.equal(o.afterKicks, 2, 'three kicks gave one call, and the kick made inside it one more');
+    t.equal(o.afterStop, 2, 'a kick after pollStop is ignored');
+    t.equal(o.badHandle?.name, 'TypeError');
+    t.match(o.badHandle?.message, /NativePoll/);
+  });
+
   t.test('an exception in the poll callback reaches uncaughtException', async (t) => {
     const r = runChild<{ caught: string }>(ns, 'udp-child', 'poll-throw', String(base + 20));
     t.equal(r.status, 0, `child exits 0 (stderr: ${r.stderr})`);
