@@ -49,7 +49,7 @@ export interface BenchBed {
  * Builds the bed for `config` in `mode` and checks pod1 → pod2 answers pings (up to ~5 s).
  * On any failure it tears down what it built and rethrows.
  */
-export async function buildBed(config: DataplaneConfig, mode: OffloadMode): Promise<BenchBed> {
+export async function buildBed(config: DataplaneConfig, mode: OffloadMode, o: { vxtunEnv?: Readonly<Record<string, string>> } = {}): Promise<BenchBed> {
   const cluster = createCluster({
     name: 'vxbench',
     nodes: [{ name: 'node1', pods: ['pod1'] }, { name: 'node2', pods: ['pod2'] }],
@@ -72,7 +72,7 @@ export async function buildBed(config: DataplaneConfig, mode: OffloadMode): Prom
     const peers = [peerOf(node1, vtepMacFor(0)), peerOf(node2, vtepMacFor(1))] as const;
     files.writeLeases([...peers]);
     const startOn = async (node: LabNode): Promise<void> => {
-      const run = await startVxtun(node, { files, timeoutMs: 20_000 });
+      const run = await startVxtun(node, { files, timeoutMs: 20_000, ...(o.vxtunEnv !== undefined ? { env: o.vxtunEnv } : {}) });
       if (run.child.pid === undefined) throw new Error(`vxtun on ${node.name} has no PID`);
       vxtun.push({ node: node.name, pid: run.child.pid, run });
     };

@@ -105,6 +105,10 @@ export interface CellResult {
 /** What one `vxtun status --json` said about memory and work. */
 export interface StatusSample {
   heapUsed: number;
+  /** Bytes in V8's old generation: what survived scavenges (absent from vxtun before it reported it). */
+  heapOld?: number;
+  /** Batches processed, both directions (absent before it was sampled). */
+  batches?: number;
   gcMinor: number;
   gcMajor: number;
   /** tunRxPackets + udpRxPackets. */
@@ -117,6 +121,10 @@ export interface AllocationBound {
   gcMajor: number;
   packets: number;
   heapGrowthBytes: number;
+  /** Batches processed in the window (each readiness wake handles one or more); null when not sampled. */
+  batches: number | null;
+  /** Growth of the old generation over the window; null when not sampled. Flat = nothing per packet survives. */
+  heapOldGrowthBytes: number | null;
   /** heapGrowthBytes / packets when no GC ran in the window (else null: the heap was collected, no bound). */
   bytesPerPacket: number | null;
 }

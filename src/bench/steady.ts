@@ -2,8 +2,16 @@
 /**
  * The steady-state run: vxtun on both nodes (txoff), a constant load for N seconds (iperf3
  * TCP paced with -b plus small UDP at a fixed rate), sampling each vxtun's RSS every second
- * from /proc/<pid>/status and its V8 heapUsed every 5 s from `vxtun status --json` when that
+ * from /proc/<pid>/status and its V8 heap every 5 s from `vxtun status --json --gc` when that
  * command exists and reports it. Reports RSS max and the RSS/heap slopes after a 10 s warm-up.
+ *
+ * Why a full GC before each heap sample (the daemons run with --expose-gc): without it the
+ * heap figures mix what is retained with garbage not yet collected. Node allocates a small
+ * object per event-loop iteration, so a busy daemon scavenges every second or so even though
+ * it allocates nothing per packet, and V8 promotes some control-plane garbage (timers,
+ * child processes) into the old generation, where it waits for a full collection that may
+ * not come within a minute. After a full GC the heap holds only what is retained: flat
+ * means nothing per packet (or per anything) accumulates.
  */
 import { collect, execAsync, sleep, stopChild } from '../lab/proc.js';
 import { VXTUN_BIN } from '../lab/vxtun.js';
@@ -32,7 +40,7 @@ async function statusSample(bed: BenchBed, node: string): Promise<StatusSample> 
   // The lab gives every node its own control socket (when this vxtun has one).
   const files = bed.files as { controlSocket?: (x: typeof n) => string };
   const socket = typeof files.controlSocket === 'function' ? ['--socket', files.controlSocket(n)] : [];
-  const r = await execAsync(n.ns.argv(process.execPath, VXTUN_BIN, 'status', '--json', ...socket), 5000);
+  const r = await execAsync(n.ns.argv(process.execPath, VXTUN_BIN, 'status', '--json', '--gc', ...socket), 5000);
   if (r.status !== 0) throw new Error(`\`vxtun status --json\` exited ${r.status}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
   let doc: unknown;
   try { doc = JSON.parse(r.stdout); } catch { throw new Error('`vxtun status --json` printed no JSON'); }
@@ -41,7 +49,12 @@ async function statusSample(bed: BenchBed, node: string): Promise<StatusSample> 
     if (v === null) throw new Error(`\`vxtun status --json\` reports no ${key}`);
     return v;
   };
-  return { heapUsed: get('heapUsed'), gcMinor: get('gcMinor'), gcMajor: get('gcMajor'), packets: get('tunRxPackets') + get('udpRxPackets') };
+  const batches = (doc as { batches?: { encap?: unknown; decap?: unknown } }).batches;
+  const sample: StatusSample = { heapUsed: get('heapUsed'), gcMinor: get('gcMinor'), gcMajor: get('gcMajor'), packets: get('tunRxPackets') + get('udpRxPackets') };
+  const heapOld = findNumber(doc, 'heapOld');
+  if (heapOld !== null) sample.heapOld = heapOld;
+  if (typeof batches?.encap === 'number' && typeof batches.decap === 'number') sample.batches = batches.encap + batches.decap;
+  return sample;
 }
 
 /** The allocation bound per node from the first and last status samples at t ≥ warmup. */
@@ -61,6 +74,8 @@ export function allocationBounds(samples: SteadyResult['samples'], nodes: string
     const noGc = gcMinor === 0 && gcMajor === 0;
     out[node] = {
       seconds: Math.round((b.t - a.t) * 10) / 10, gcMinor, gcMajor, packets, heapGrowthBytes,
+      batches: sa.batches !== undefined && sb.batches !== undefined ? sb.batches - sa.batches : null,
+      heapOldGrowthBytes: sa.heapOld !== undefined && sb.heapOld !== undefined ? sb.heapOld - sa.heapOld : null,
       bytesPerPacket: noGc && packets > 0 ? Math.max(0, heapGrowthBytes) / packets : null,
     };
   }
@@ -86,7 +101,7 @@ export async function runSteady(tools: { udpblast: string; udpsink: string }, se
   const res: SteadyResult = { seconds, load: { tcpBps, udpPps }, samples: [], rssMaxBytes: {}, rssSlopeKiBPerMin: {}, heapSlopeKiBPerMin: null, heapNote: null, tcpGbps: null, udpLoss: null };
   let bed: BenchBed | undefined;
   try {
-    bed = await buildBed('vxtun', 'txoff');
+    bed = await buildBed('vxtun', 'txoff', { vxtunEnv: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim() } });
     const b = bed;
     const srv = await startReady(() => b.server.spawn(['iperf3', '-s', '-1', '-p', '5201', '--forceflush']), /Server listening/, (seconds + 60) * 1000);
     const sink = await startReady(() => b.server.spawn([tools.udpsink, '-p', '9000', '-t', String(seconds + 30)]), /ready/, (seconds + 60) * 1000);

@@ -7,6 +7,7 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('show the running daemon: lease, peers with counters, drops by reason, totals (from its control socket)')
     .option('--json', 'print the status as JSON (for scripts)')
+    .option('--gc', 'run a full garbage collection in the daemon first, so the heap figures show what it retains (the daemon must run with NODE_OPTIONS=--expose-gc)')
     .option('--socket <path>', 'control socket of the daemon (default /run/vxtun/<tun-name>.sock; in a network namespace other than the host\'s, /run/vxtun/netns-<inode>/<tun-name>.sock)')
     .option('--tun-name <name>', 'TUN device name of the daemon, for the default socket path', 'flannel.1')
     .action(async (opts) => {

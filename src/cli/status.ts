@@ -12,6 +12,8 @@ import { UsageError } from './errors.js';
 
 export interface StatusFlags {
   json?: boolean;
+  /** Ask the daemon for a full GC before the report (it must run with --expose-gc). */
+  gc?: boolean;
   socket?: string;
   tunName?: string;
 }
@@ -54,9 +56,9 @@ export function controlRequest(socketPath: string, request: object, timeoutMs = 
   });
 }
 
-/** Asks for the status; throws the daemon's error as an Error. */
-export async function fetchStatus(socketPath: string): Promise<VxtunStatus> {
-  const r = await controlRequest(socketPath, { cmd: 'status' });
+/** Asks for the status (after a full GC in the daemon with `gc`); throws the daemon's error as an Error. */
+export async function fetchStatus(socketPath: string, o: { gc?: boolean } = {}): Promise<VxtunStatus> {
+  const r = await controlRequest(socketPath, o.gc === true ? { cmd: 'status', gc: true } : { cmd: 'status' });
   if (r.ok !== true) throw new Error(`vxtun refused the status request: ${String(r.error)}`);
   return r.status as VxtunStatus;
 }
@@ -97,7 +99,7 @@ export function formatStatus(s: VxtunStatus): string {
     ['tun', `${s.tun.name}  MTU ${s.tun.mtu}`],
     ['offloads', s.offloads.length > 0 ? s.offloads.join(', ') : 'none'],
     ...Object.entries(s.offloadStats ?? {}).map(([seam, st]) => [`  ${seam}`, Object.entries(st).map(([k, v]) => `${k} ${v}`).join('  ')]),
-    ['memory', `rss ${humanBytes(s.memory.rss)}  heap used ${humanBytes(s.memory.heapUsed)}  GCs ${s.memory.gcMinor} minor / ${s.memory.gcMajor} major`],
+    ['memory', `rss ${humanBytes(s.memory.rss)}  heap used ${humanBytes(s.memory.heapUsed)} (old generation ${humanBytes(s.memory.heapOld)})  GCs ${s.memory.gcMinor} minor / ${s.memory.gcMajor} major`],
     ['control plane', `lease renewals ${s.controlPlane.leaseRenewals}  store watch ${s.controlPlane.storeWatchUp === null ? 'n/a' : s.controlPlane.storeWatchUp ? 'up' : 'DOWN'}`],
     ['capture', `${s.capture.sessions} active  ${s.capture.captured} captured  ${s.capture.dropped} dropped (slow client)`],
   ]).split('\n').slice(1).join('\n'));
@@ -128,6 +130,6 @@ export function formatStatus(s: VxtunStatus): string {
 
 /** The action: fetch, print. Connection problems are UsageErrors (exit 2). */
 export async function statusCommand(flags: StatusFlags, out: Writable = process.stdout): Promise<void> {
-  const s = await fetchStatus(socketPathOf(flags));
+  const s = await fetchStatus(socketPathOf(flags), { gc: flags.gc === true });
   out.write(flags.json ? `${JSON.stringify(s, null, 2)}\n` : formatStatus(s));
 }

@@ -5,8 +5,11 @@
  * crash is replaced; a live one (another daemon answering) is refused.
  *
  * Protocol: the client sends one JSON line.
- *   {"cmd":"status"}
- *       → one JSON line {"ok":true,"status":{...VxtunStatus}} and the server closes.
+ *   {"cmd":"status","gc":true?}
+ *       → one JSON line {"ok":true,"status":{...VxtunStatus}} and the server closes. With
+ *         "gc", a full garbage collection runs first (only when the daemon was started with
+ *         NODE_OPTIONS=--expose-gc; otherwise an error says so), so memory.heapOld is what
+ *         is really retained: the steady-state bench reads it to show the heap is flat.
  *   {"cmd":"capture","mode":"outer"|"inner","count":N?,"filter":"10.244.2.0/24"?}
  *       → one JSON line {"ok":true,"mode":..,"linkType":1|101,"tun":..}, then a raw pcap
  *         byte stream (global header, records) until N packets were sent (the server then
@@ -139,6 +142,11 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
       return reply(sock, { ok: false, error: `bad request: ${(err as Error).message}` });
     }
     if (req.cmd === 'status') {
+      if (req.gc === true) {
+        const gc = (globalThis as { gc?: () => void }).gc;
+        if (typeof gc !== 'function') return reply(sock, { ok: false, error: 'status with gc: this daemon was not started with NODE_OPTIONS=--expose-gc' });
+        gc();
+      }
       const cp = o.controlPlane;
       return reply(sock, { ok: true, status: buildStatus(source, {
         ...(cp ? { controlPlane: { leaseRenewals: cp.leaseRenewals, storeWatchUp: cp.storeWatchUp } } : {}),

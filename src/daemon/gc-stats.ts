@@ -8,8 +8,15 @@
  * forwarding hundreds of thousands of packets a second would fill the young generation
  * every few milliseconds; a run that forwards millions of packets with no scavenge at all
  * bounds what it allocated by the heap's growth (the steady-state bench reports this).
+ *
+ * heapOld is the other half of the picture: the bytes in V8's old generation, i.e. what
+ * survived scavenges. Garbage that dies young (Node itself creates one small object per
+ * event-loop iteration, in its check phase, so a busy daemon scavenges per wake even when
+ * it allocates nothing per packet) never reaches it; a leak or promoted per-packet state
+ * does. A flat heapOld over a loaded run is what "the heap stays flat" means here.
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 export interface GcCounts {
   /** Scavenges (young generation). */
@@ -43,4 +50,14 @@ export function unwatchGc(): void {
 /** The counts so far (zeros when never watched). */
 export function gcCounts(): GcCounts {
   return { ...counts };
+}
+
+/** Young-generation spaces: everything else is the old generation (old, code, large objects, ...). */
+const YOUNG_SPACES = new Set(['new_space', 'new_large_object_space']);
+
+/** Bytes used in V8's old generation (all spaces but the young ones), now. */
+export function heapOldBytes(): number {
+  let used = 0;
+  for (const s of getHeapSpaceStatistics()) if (!YOUNG_SPACES.has(s.space_name)) used += s.space_used_size;
+  return used;
 }

@@ -14,7 +14,7 @@ import { formatCidr } from '../config/cidr.js';
 import { ipToString } from '../packet/ipv4.js';
 import { formatMac } from '../packet/ethernet.js';
 import { packageVersion } from '../cli/main.js';
-import { gcCounts } from './gc-stats.js';
+import { gcCounts, heapOldBytes } from './gc-stats.js';
 
 /** What a status report is built from: a running Vtep satisfies it (tests use memory seams). */
 export interface StatusSource {
@@ -81,7 +81,7 @@ export interface VxtunStatus {
   /** Offload path counters per seam ('tun', 'bind'); {} when offloads are off. */
   offloadStats: Record<string, Record<string, number>>;
   /** Bytes, and garbage collections since start (gc-stats.ts; 0 when not counted). */
-  memory: { rss: number; heapUsed: number; gcMinor: number; gcMajor: number };
+  memory: { rss: number; heapUsed: number; heapOld: number; gcMinor: number; gcMajor: number };
   controlPlane: ControlPlaneStatus;
   capture: CaptureStatus;
 }
@@ -158,7 +158,7 @@ export function buildStatus(
     },
     offloads: offloadsOf(source),
     offloadStats: offloadStatsOf(source),
-    memory: { rss: mem.rss, heapUsed: mem.heapUsed, gcMinor: gc.minor, gcMajor: gc.major },
+    memory: { rss: mem.rss, heapUsed: mem.heapUsed, heapOld: heapOldBytes(), gcMinor: gc.minor, gcMajor: gc.major },
     controlPlane: extra.controlPlane ?? { leaseRenewals: 0, storeWatchUp: null },
     capture: extra.capture ?? { sessions: 0, captured: 0, dropped: 0 },
   };

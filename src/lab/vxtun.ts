@@ -78,6 +78,8 @@ export interface StartVxtunOptions {
   args?: string[];
   /** How long to wait for "forwarding" (default 15 s). */
   timeoutMs?: number;
+  /** Extra environment (e.g. NODE_OPTIONS). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -88,7 +90,7 @@ export async function startVxtun(node: LabNode, o: StartVxtunOptions): Promise<L
   return launchVxtunRun(node, [
     '--iface', node.ulDev, '--net-config-path', o.files.netConf, '--subnet-mgr', 'static', '--leases', o.files.leases,
     '--subnet-file', o.files.subnetFile(node), '--control-socket', o.files.controlSocket(node), ...(o.args ?? []),
-  ], { timeoutMs: o.timeoutMs ?? 15_000 });
+  ], { timeoutMs: o.timeoutMs ?? 15_000, ...(o.env !== undefined ? { env: o.env } : {}) });
 }
 
 /**

@@ -49,8 +49,9 @@ t.test('Markdown: one table per mode, median (min–max), ratio column, failures
   t.match(md, /- rep 3 default mixed tcp1: iperf3: unable to connect/);
   t.match(md, /\| node1 \| 81\.0 \| 12 \| not sampled \|/);
   t.match(md, /Heap: heap not sampled: `vxtun status --json` exited 2/);
-  t.match(md, /\| node1 \| 50 \| 0 \/ 0 \| 4000000 \| 1024 \| 0\.26 \|/, 'allocation bound with no GC in the window');
-  t.match(md, /\| node2 \| 50 \| 3 \/ 0 \| 4000000 \| -512 \| no bound \(the heap was collected\) \|/);
+  t.match(md, /\| node1 \| 50 \| 0 \/ 0 \| 4000000 \| 90000 \| 2 \| 0\.0005 \|/, 'retained growth (KiB) and per packet');
+  t.match(md, /\| node2 \| 50 \| 3 \/ 0 \| 4000000 \| – \| – \| – \|/, 'not reported: dashes');
+  t.match(md, /every sample follows a full collection/);
   t.match(md, /18-byte payloads \(60-byte inner frame\)/);
   t.match(md, /## Thread wakeups on this machine\n\nA sleeping thread woken on the waker's own vCPU: 2\.1 µs \(p99 15\.0 µs\) per wakeup; on another, idle vCPU: 50\.8 µs \(p99 170\.0 µs\)\./);
   t.notMatch(renderMarkdown({ ...r, wakeup: null }), /Thread wakeups/, 'no section without a probe');
@@ -132,15 +133,18 @@ t.test('file names and writing', async (t) => {
 });
 
 t.test('allocationBounds: growth per packet only when no GC ran between the samples', async (t) => {
-  const st = (heapUsed: number, gcMinor: number, packets: number) => ({ heapUsed, gcMinor, gcMajor: 0, packets });
+  const st = (heapUsed: number, gcMinor: number, packets: number, heapOld?: number, batches?: number) =>
+    ({ heapUsed, gcMinor, gcMajor: 0, packets, ...(heapOld !== undefined ? { heapOld } : {}), ...(batches !== undefined ? { batches } : {}) });
   const samples = [
-    { t: 5, rssBytes: {}, heapUsedBytes: {}, status: { node1: st(100, 0, 10), node2: st(100, 0, 10) } },
-    { t: 10, rssBytes: {}, heapUsedBytes: {}, status: { node1: st(1000, 1, 1000), node2: st(1000, 4, 1000) } },
+    { t: 5, rssBytes: {}, heapUsedBytes: {}, status: { node1: st(100, 0, 10, 1, 1), node2: st(100, 0, 10) } },
+    { t: 10, rssBytes: {}, heapUsedBytes: {}, status: { node1: st(1000, 1, 1000, 5000, 10), node2: st(1000, 4, 1000) } },
     { t: 15, rssBytes: {}, heapUsedBytes: {} },
-    { t: 60, rssBytes: {}, heapUsedBytes: {}, status: { node1: st(3000, 1, 2_001_000), node2: st(500, 9, 2_001_000) } },
+    { t: 60, rssBytes: {}, heapUsedBytes: {}, status: { node1: st(3000, 1, 2_001_000, 4096, 40_010), node2: st(500, 9, 2_001_000) } },
   ];
   const b = allocationBounds(samples, ['node1', 'node2', 'node3'], 10);
-  t.same(b.node1, { seconds: 50, gcMinor: 0, gcMajor: 0, packets: 2_000_000, heapGrowthBytes: 2000, bytesPerPacket: 0.001 }, 'warm-up sample ignored');
+  t.same(b.node1, { seconds: 50, gcMinor: 0, gcMajor: 0, packets: 2_000_000, heapGrowthBytes: 2000, batches: 40_000, heapOldGrowthBytes: -904, bytesPerPacket: 0.001 }, 'warm-up sample ignored');
+  t.equal(b.node2?.batches, null, 'batches not reported: null');
+  t.equal(b.node2?.heapOldGrowthBytes, null, 'old generation not reported: null');
   t.equal(b.node2?.bytesPerPacket, null, 'GCs in the window: no bound');
   t.equal(b.node2?.gcMinor, 5);
   t.notOk('node3' in b, 'a node without samples is left out');

@@ -68,6 +68,25 @@ t.test('status over the socket: lease, peers, counters, drops, batches', async (
   t.same(b.controlPlane, { leaseRenewals: 0, storeWatchUp: null });
 });
 
+t.test('status with gc: a full collection first when the daemon exposes gc, a clear refusal when not', async (t) => {
+  const pair = memoryPair();
+  const tmp = tempDir();
+  const g = globalThis as { gc?: () => void };
+  const saved = g.gc;
+  t.teardown(() => { pair.close(); tmp.remove(); g.gc = saved; });
+  const srv = await startControlServer({ path: path.join(tmp.dir, 'gc.sock'), source: pair.a.source, log });
+  t.teardown(() => srv.close());
+  delete g.gc;
+  await t.rejects(fetchStatus(srv.path, { gc: true }), /not started with NODE_OPTIONS=--expose-gc/);
+  let collections = 0;
+  g.gc = () => { collections++; };
+  const s = await fetchStatus(srv.path, { gc: true });
+  t.equal(collections, 1, 'collected before the report');
+  t.ok(s.memory.heapOld > 0 && s.memory.heapOld <= s.memory.heapUsed, 'old generation reported within the heap');
+  await fetchStatus(srv.path);
+  t.equal(collections, 1, 'a plain status does not collect');
+});
+
 t.test('the socket file: 0600, removed on close, default path', async (t) => {
   const pair = memoryPair();
   const tmp = tempDir();
