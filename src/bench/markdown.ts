@@ -73,16 +73,15 @@ function steadySection(s: SteadyResult): string[] {
     out.push(`| ${node} | ${mib(s.rssMaxBytes[node] ?? 0)} | ${fmt(s.rssSlopeKiBPerMin[node], 0)} | ${heap} |`);
   }
   if (s.heapNote) out.push('', `Heap: ${s.heapNote}`);
-  const alloc = Object.entries(s.allocation ?? {});
-  if (alloc.length > 0) {
+  const kept = Object.entries(s.retention ?? {});
+  if (kept.length > 0) {
     out.push('', 'Heap: every sample follows a full collection in the daemon (`vxtun status --gc`), so it shows what is retained. ' +
       'Between the first and the last sample after the warm-up: collections (scavenges follow event-loop wakes, not packets: Node itself allocates a small object per loop iteration; ' +
       'full ones include the forced ones), packets forwarded and growth of the retained old generation.', '');
     out.push('| node | window (s) | GCs (scavenges / full) | packets forwarded | batches | retained growth (KiB) | retained per packet forwarded (B, at most) |', '|---|---:|---:|---:|---:|---:|---:|');
-    for (const [node, a] of alloc) {
-      const old = a.heapOldGrowthBytes;
-      const perM = old == null || a.packets <= 0 ? '–' : fmt(Math.max(0, old) / a.packets, 4);
-      out.push(`| ${node} | ${fmt(a.seconds, 0)} | ${a.gcMinor} / ${a.gcMajor} | ${a.packets} | ${a.batches ?? '–'} | ${old == null ? '–' : fmt(old / 1024, 0)} | ${perM} |`);
+    for (const [node, r] of kept) {
+      const grown = r.retainedGrowthBytes === null ? null : r.retainedGrowthBytes / 1024;
+      out.push(`| ${node} | ${fmt(r.seconds, 0)} | ${r.gcMinor} / ${r.gcMajor} | ${r.packets} | ${r.batches ?? '–'} | ${fmt(grown, 0)} | ${fmt(r.retainedPerPacket, 4)} |`);
     }
   }
   return out;

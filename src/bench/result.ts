@@ -115,18 +115,19 @@ export interface StatusSample {
   packets: number;
 }
 
-export interface AllocationBound {
+/** What one daemon retained over the steady-state window (heap samples taken after a full GC). */
+export interface HeapRetention {
   seconds: number;
+  /** Scavenges and full collections in the window (the forced ones included). */
   gcMinor: number;
   gcMajor: number;
   packets: number;
-  heapGrowthBytes: number;
   /** Batches processed in the window (each readiness wake handles one or more); null when not sampled. */
   batches: number | null;
-  /** Growth of the old generation over the window; null when not sampled. Flat = nothing per packet survives. */
-  heapOldGrowthBytes: number | null;
-  /** heapGrowthBytes / packets when no GC ran in the window (else null: the heap was collected, no bound). */
-  bytesPerPacket: number | null;
+  /** Growth of the old generation, each end measured after a full GC; null when not sampled. */
+  retainedGrowthBytes: number | null;
+  /** max(0, retainedGrowthBytes) / packets: at most this much kept per packet forwarded; null when not sampled. */
+  retainedPerPacket: number | null;
 }
 
 /** The steady-state run: vxtun on both nodes, txoff, constant load. */
@@ -143,11 +144,10 @@ export interface SteadyResult {
   heapSlopeKiBPerMin: Record<string, number | null> | null;
   /**
    * Per node, between the first and the last status sample after the warm-up: garbage
-   * collections, packets forwarded (TUN + UDP reads), heap growth, and, when no GC ran in
-   * between, that growth per packet: an upper bound on what the whole daemon allocated per
-   * packet forwarded. null when the status was not sampled.
+   * collections, packets forwarded (TUN + UDP reads), batches, and the growth of what the
+   * daemon retains. null when the status was not sampled.
    */
-  allocation?: Record<string, AllocationBound> | null;
+  retention?: Record<string, HeapRetention> | null;
   /** Why the heap was not sampled, when it was not. */
   heapNote: string | null;
   tcpGbps: number | null;

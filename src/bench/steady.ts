@@ -19,7 +19,7 @@ import { buildBed, type BenchBed } from './bed.js';
 import { startReady } from './measure.js';
 import { parseBlast, parseIperf3, parseSink } from './parse.js';
 import { readRss } from './procfs.js';
-import type { AllocationBound, StatusSample, SteadyResult } from './result.js';
+import type { HeapRetention, StatusSample, SteadyResult } from './result.js';
 import { slope } from './stats.js';
 
 /** The first numeric `key` anywhere inside `doc` (depth-first), or null. */
@@ -57,9 +57,9 @@ async function statusSample(bed: BenchBed, node: string): Promise<StatusSample> 
   return sample;
 }
 
-/** The allocation bound per node from the first and last status samples at t ≥ warmup. */
-export function allocationBounds(samples: SteadyResult['samples'], nodes: string[], warmup: number): Record<string, AllocationBound> {
-  const out: Record<string, AllocationBound> = {};
+/** What each node retained, from its first and last status samples at t ≥ warmup. */
+export function heapRetention(samples: SteadyResult['samples'], nodes: string[], warmup: number): Record<string, HeapRetention> {
+  const out: Record<string, HeapRetention> = {};
   for (const node of nodes) {
     const pts = samples.filter((s) => s.t >= warmup && s.status?.[node] !== undefined);
     if (pts.length < 2) continue;
@@ -70,13 +70,12 @@ export function allocationBounds(samples: SteadyResult['samples'], nodes: string
     const gcMinor = sb.gcMinor - sa.gcMinor;
     const gcMajor = sb.gcMajor - sa.gcMajor;
     const packets = sb.packets - sa.packets;
-    const heapGrowthBytes = sb.heapUsed - sa.heapUsed;
-    const noGc = gcMinor === 0 && gcMajor === 0;
+    const grown = sa.heapOld !== undefined && sb.heapOld !== undefined ? sb.heapOld - sa.heapOld : null;
     out[node] = {
-      seconds: Math.round((b.t - a.t) * 10) / 10, gcMinor, gcMajor, packets, heapGrowthBytes,
+      seconds: Math.round((b.t - a.t) * 10) / 10, gcMinor, gcMajor, packets,
       batches: sa.batches !== undefined && sb.batches !== undefined ? sb.batches - sa.batches : null,
-      heapOldGrowthBytes: sa.heapOld !== undefined && sb.heapOld !== undefined ? sb.heapOld - sa.heapOld : null,
-      bytesPerPacket: noGc && packets > 0 ? Math.max(0, heapGrowthBytes) / packets : null,
+      retainedGrowthBytes: grown,
+      retainedPerPacket: grown !== null && packets > 0 ? Math.max(0, grown) / packets : null,
     };
   }
   return out;
@@ -140,7 +139,7 @@ export async function runSteady(tools: { udpblast: string; udpsink: string }, se
     res.rssSlopeKiBPerMin = slopes(res.samples, nodes, 'rssBytes', 10);
     if (heapOk) {
       res.heapSlopeKiBPerMin = slopes(res.samples, nodes, 'heapUsedBytes', 10);
-      res.allocation = allocationBounds(res.samples, nodes, 10);
+      res.retention = heapRetention(res.samples, nodes, 10);
     }
     res.tcpGbps = parseIperf3(tcpOut.stdout).receivedBps / 1e9;
     const sent = parseBlast(udpOut.stdout).sent;

@@ -3,17 +3,18 @@
  * Garbage collections of this process, counted by kind through perf_hooks' 'gc' entries,
  * for `vxtun status` (memory.gcMinor / memory.gcMajor).
  *
- * Why: heapUsed alone cannot tell allocation per packet from slow control-plane garbage,
- * since it climbs between collections either way. If the hot path allocated per packet,
- * forwarding hundreds of thousands of packets a second would fill the young generation
- * every few milliseconds; a run that forwards millions of packets with no scavenge at all
- * bounds what it allocated by the heap's growth (the steady-state bench reports this).
+ * Why: heapUsed alone cannot tell allocation per packet from other garbage, since it climbs
+ * between collections either way. Scavenges per second against packets and wakes per
+ * second can: if the hot path allocated per packet, hundreds of thousands of packets a
+ * second would fill the young generation every few milliseconds. A busy daemon still
+ * scavenges about once a second, following wakes rather than packets, because Node itself
+ * creates a small object per event-loop iteration (in its check phase).
  *
  * heapOld is the other half of the picture: the bytes in V8's old generation, i.e. what
- * survived scavenges. Garbage that dies young (Node itself creates one small object per
- * event-loop iteration, in its check phase, so a busy daemon scavenges per wake even when
- * it allocates nothing per packet) never reaches it; a leak or promoted per-packet state
- * does. A flat heapOld over a loaded run is what "the heap stays flat" means here.
+ * survived scavenges. Garbage that dies young never reaches it; a leak does, and so does
+ * control-plane garbage that V8 promotes until a full collection. Measured after a full
+ * GC (`vxtun status --gc`), a flat heapOld over a loaded run is what "the heap stays flat"
+ * means here; the steady-state bench reports it.
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';

@@ -82,9 +82,9 @@ export function fixtureResult(): BenchResult {
       seconds: 60, load: { tcpBps: 1e9, udpPps: 10_000 },
       samples: [{ t: 0, rssBytes: { node1: 80 << 20, node2: 78 << 20 }, heapUsedBytes: {} }, { t: 1, rssBytes: { node1: 81 << 20, node2: 78 << 20 }, heapUsedBytes: {} }],
       rssMaxBytes: { node1: 81 << 20, node2: 78 << 20 }, rssSlopeKiBPerMin: { node1: 12, node2: 0 }, heapSlopeKiBPerMin: null,
-      allocation: {
-        node1: { seconds: 50, gcMinor: 0, gcMajor: 0, packets: 4_000_000, heapGrowthBytes: 1 << 20, batches: 90_000, heapOldGrowthBytes: 2048, bytesPerPacket: (1 << 20) / 4_000_000 },
-        node2: { seconds: 50, gcMinor: 3, gcMajor: 0, packets: 4_000_000, heapGrowthBytes: -(1 << 19), batches: null, heapOldGrowthBytes: null, bytesPerPacket: null },
+      retention: {
+        node1: { seconds: 50, gcMinor: 0, gcMajor: 0, packets: 4_000_000, batches: 90_000, retainedGrowthBytes: 2048, retainedPerPacket: 2048 / 4_000_000 },
+        node2: { seconds: 50, gcMinor: 3, gcMajor: 0, packets: 4_000_000, batches: null, retainedGrowthBytes: null, retainedPerPacket: null },
       },
       heapNote: 'heap not sampled: `vxtun status --json` exited 2: not implemented', tcpGbps: 1, udpLoss: 0,
     },

@@ -10,7 +10,7 @@ import { METRICS, metric, summarizeCells } from '../../src/bench/metrics.js';
 import { localDate, resultBaseName, writeResultFiles } from '../../src/bench/report.js';
 import { decades, esc, niceCeil, renderSvg } from '../../src/bench/svg.js';
 import { fixtureResult } from './fixture.js';
-import { allocationBounds } from '../../src/bench/steady.js';
+import { heapRetention } from '../../src/bench/steady.js';
 
 t.test('summarizeCells: medians and spread per mode, config and metric', async (t) => {
   const r = fixtureResult();
@@ -132,7 +132,7 @@ t.test('file names and writing', async (t) => {
   t.equal(path.basename(b.md), '2024-05-01-2.md', 'a second run the same day does not overwrite');
 });
 
-t.test('allocationBounds: growth per packet only when no GC ran between the samples', async (t) => {
+t.test('heapRetention: retained growth between the first and last sample after the warm-up, per packet at most', async (t) => {
   const st = (heapUsed: number, gcMinor: number, packets: number, heapOld?: number, batches?: number) =>
     ({ heapUsed, gcMinor, gcMajor: 0, packets, ...(heapOld !== undefined ? { heapOld } : {}), ...(batches !== undefined ? { batches } : {}) });
   const samples = [
@@ -141,11 +141,11 @@ t.test('allocationBounds: growth per packet only when no GC ran between the samp
     { t: 15, rssBytes: {}, heapUsedBytes: {} },
     { t: 60, rssBytes: {}, heapUsedBytes: {}, status: { node1: st(3000, 1, 2_001_000, 4096, 40_010), node2: st(500, 9, 2_001_000) } },
   ];
-  const b = allocationBounds(samples, ['node1', 'node2', 'node3'], 10);
-  t.same(b.node1, { seconds: 50, gcMinor: 0, gcMajor: 0, packets: 2_000_000, heapGrowthBytes: 2000, batches: 40_000, heapOldGrowthBytes: -904, bytesPerPacket: 0.001 }, 'warm-up sample ignored');
+  const b = heapRetention(samples, ['node1', 'node2', 'node3'], 10);
+  t.same(b.node1, { seconds: 50, gcMinor: 0, gcMajor: 0, packets: 2_000_000, batches: 40_000, retainedGrowthBytes: -904, retainedPerPacket: 0 }, 'warm-up sample ignored; a shrinking heap keeps 0 per packet');
   t.equal(b.node2?.batches, null, 'batches not reported: null');
-  t.equal(b.node2?.heapOldGrowthBytes, null, 'old generation not reported: null');
-  t.equal(b.node2?.bytesPerPacket, null, 'GCs in the window: no bound');
+  t.equal(b.node2?.retainedGrowthBytes, null, 'old generation not reported: null');
+  t.equal(b.node2?.retainedPerPacket, null);
   t.equal(b.node2?.gcMinor, 5);
   t.notOk('node3' in b, 'a node without samples is left out');
 });
