@@ -100,6 +100,7 @@ napi_value JsTunOffloadNew(napi_env env, napi_callback_info info) {
   uint32_t flags;
   if (!ArgU32(env, argv[0], "flags", 0xffff, &flags)) return nullptr;
   st->flags = flags;
+  st->udpGro = (flags & kTunFUso4) != 0;
   if (!PinStats(env, argv[1], kTunStatCount, &st->stats)) return nullptr;
   st->scratch.reset(new uint8_t[kVnetHdrLen + kMaxIpPacket]());
   st->iov.resize(GroPlanner::kMaxSegments + 1);

@@ -32,6 +32,8 @@ enum TunStat : uint32_t {
   kTunCsumFinished,     // GSO_NONE packets whose partial checksum was completed
   kTunSuperWritten,     // coalesced super-packets written
   kTunSegmentsMerged,   // segments inside them
+  kTunUdpSuperWritten,  // of those super-packets, the GSO_UDP_L4 ones
+  kTunUdpGroDisabled,   // 1 once the kernel refused a GSO_UDP_L4 write (UDP written one by one since)
   kTunStatCount,
 };
 
@@ -54,6 +56,7 @@ struct StatsRef {
 
 struct TunOffload {
   unsigned flags = 0;  // TUN_F_* in effect; USO4/USO6 allow UDP_L4 super-packets
+  bool udpGro = false; // write side: coalesce UDP runs (USO4 in flags, until the kernel refuses)
   StatsRef stats;
   std::unique_ptr<uint8_t[]> scratch;  // virtio_net_hdr + the largest IP packet
   GsoPlan plan;                        // the pending super-packet in the scratch
@@ -62,7 +65,7 @@ struct TunOffload {
   std::vector<const uint8_t*> pkts;    // write side: the selected packets, in order
   std::vector<uint32_t> lens;
   std::vector<iovec> iov;
-  uint8_t hdr[kVnetHdrLen + 60 + 60] = {};  // a merged packet's virtio, IPv4 and TCP headers
+  uint8_t hdr[kVnetHdrLen + 60 + 60] = {};  // a merged packet's virtio, IPv4 and TCP/UDP headers
 };
 
 struct PendingDatagram {

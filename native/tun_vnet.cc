@@ -36,41 +36,54 @@ uint32_t EmitPending(Batch* b, uint32_t i, size_t max, TunOffload* st, double* s
   return i;
 }
 
-// writev with EINTR retried; true when the kernel took it.
-bool WriteAll(int fd, const iovec* iov, int count) {
+// writev with EINTR retried; 0 when the kernel took it, else the errno.
+int WriteAll(int fd, const iovec* iov, int count) {
   ssize_t r;
   do r = writev(fd, iov, count);
   while (r < 0 && errno == EINTR);
-  return r >= 0;
+  return r >= 0 ? 0 : errno;
 }
 
-// Writes run `it` as one GSO_TCPV4 super-packet: its headers (fixed up) then every
-// segment's payload, gathered straight from the batch.
-bool WriteMerged(int fd, TunOffload* st, const GroItem& it) {
+// Writes run `it` as one super-packet (GSO_TCPV4 or GSO_UDP_L4): its headers, fixed up,
+// then every segment's payload, gathered straight from the batch. 0 or the errno.
+int WriteMerged(int fd, TunOffload* st, const GroItem& it) {
   const uint8_t* head = st->pkts[it.head];
-  const uint32_t hl = 20u + it.tcpHdr;
+  const bool tcp = it.proto == 6;
+  const uint32_t hl = 20u + it.l4Hdr;
   VnetHdr v;
   v.flags = kVnetNeedsCsum;
-  v.gsoType = kGsoTcpV4;
+  v.gsoType = tcp ? kGsoTcpV4 : kGsoUdpL4;
   v.hdrLen = static_cast<uint16_t>(hl);
   v.gsoSize = it.gsoSize;
   v.csumStart = 20;
-  v.csumOffset = 16;
+  v.csumOffset = tcp ? 16 : 6;
   WriteVnetHdr(st->hdr, v);
   uint8_t* ip = st->hdr + kVnetHdrLen;
   std::memcpy(ip, head, hl);
   Set16(ip + 2, it.total);
   Set16(ip + 10, 0);
   Set16(ip + 10, static_cast<uint16_t>(~OnesSum16(ip, 20)));
-  ip[33] |= st->pkts[it.tail][33] & kTcpPsh;
   // CHECKSUM_PARTIAL: the field holds the pseudo-header sum; the kernel trusts the rest.
-  Set16(ip + 36, PseudoSum(it.src, it.dst, 6, it.total - 20));
+  if (tcp) {
+    ip[33] |= st->pkts[it.tail][33] & kTcpPsh;
+    Set16(ip + 36, PseudoSum(it.src, it.dst, 6, it.total - 20));
+  } else {
+    Set16(ip + 24, it.total - 20);
+    Set16(ip + 26, PseudoSum(it.src, it.dst, 17, it.total - 20));
+  }
   iovec* iov = st->iov.data();
   iov[0] = {st->hdr, kVnetHdrLen + hl};
   int m = 1;
   for (uint32_t k = it.head; k != GroPlanner::kNone; k = st->gro.Next(k))
     iov[m++] = {const_cast<uint8_t*>(st->pkts[k] + hl), st->lens[k] - hl};
   return WriteAll(fd, iov, m);
+}
+
+// Writes packet k as it is, behind a zero virtio header; true when the kernel took it.
+bool WritePlain(int fd, TunOffload* st, uint32_t k) {
+  static const uint8_t kZeroHdr[kVnetHdrLen] = {};
+  iovec iov[2] = {{const_cast<uint8_t*>(kZeroHdr), kVnetHdrLen}, {const_cast<uint8_t*>(st->pkts[k]), st->lens[k]}};
+  return WriteAll(fd, iov, 2) == 0;
 }
 
 }  // namespace
@@ -155,8 +168,7 @@ napi_value TunWriteVnet(napi_env env, int fd, Batch* b, uint32_t n, uint32_t wan
     st->lens[count] = b->len[i];
     count++;
   }
-  st->gro.Build(st->pkts.data(), st->lens.data(), count);
-  static const uint8_t kZeroHdr[kVnetHdrLen] = {};
+  st->gro.Build(st->pkts.data(), st->lens.data(), count, st->udpGro);
   uint32_t written = 0;
   for (uint32_t k = 0; k < count; k++) {
     uint32_t item = st->gro.ItemOf(k);
@@ -164,16 +176,23 @@ napi_value TunWriteVnet(napi_env env, int fd, Batch* b, uint32_t n, uint32_t wan
       const GroItem& it = st->gro.Item(item);
       if (it.head != k) continue;  // merged into an earlier packet's run
       if (it.segments > 1) {
-        if (WriteMerged(fd, st, it)) {
+        int err = WriteMerged(fd, st, it);
+        if (err == 0) {
           written += it.segments;
           stats[kTunSuperWritten]++;
           stats[kTunSegmentsMerged] += it.segments;
+          if (it.proto == 17) stats[kTunUdpSuperWritten]++;
+        } else if (err == EINVAL && it.proto == 17) {
+          // A kernel that negotiated USO but refuses GSO_UDP_L4 writes: stop merging UDP.
+          st->udpGro = false;
+          stats[kTunUdpGroDisabled] = 1;
+          for (uint32_t j = k; j != GroPlanner::kNone; j = st->gro.Next(j))
+            if (WritePlain(fd, st, j)) written++;
         }
         continue;
       }
     }
-    iovec iov[2] = {{const_cast<uint8_t*>(kZeroHdr), kVnetHdrLen}, {const_cast<uint8_t*>(st->pkts[k]), st->lens[k]}};
-    if (WriteAll(fd, iov, 2)) written++;
+    if (WritePlain(fd, st, k)) written++;
   }
   napi_value out;
   napi_create_uint32(env, written, &out);

@@ -9,7 +9,8 @@
  * - TUN read side: the kernel hands over TCP (and, with USO, UDP) super-packets of up to
  *   64 KB; the addon cuts them into MTU-sized segments in consecutive batch slots.
  * - TUN write side: consecutive segments of one TCP flow are coalesced into one
- *   super-packet and written with one write() ('gro').
+ *   super-packet and written with one write() ('gro'); with USO, so are consecutive
+ *   datagrams of one UDP flow ('gro-udp').
  * - UDP receive side: with UDP_GRO the kernel coalesces same-4-tuple datagrams; the
  *   addon splits them back into one slot per datagram ('udp-gro').
  * - UDP send side: runs of one flow's datagrams go out with UDP_SEGMENT from a socket
@@ -45,6 +46,8 @@ export const TUN_STATS = [
   'checksumsFinished',  // GSO_NONE packets whose partial checksum the addon completed
   'superWritten',       // coalesced super-packets written
   'segmentsMerged',     // segments inside them
+  'udpSuperWritten',    // of those super-packets, the UDP ones (GSO_UDP_L4; needs USO)
+  'udpGroDisabled',     // 1 once the kernel refused a UDP super-packet write (UDP goes one by one since)
 ] as const;
 export const TUN_STAT_PENDING = 0;
 export const TUN_STAT_DROPPED = 1;

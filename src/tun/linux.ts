@@ -17,7 +17,7 @@ import { VERDICT_TUN } from '../dataplane/batch.js';
 import type { NativeBinding, NativePoll, NativeTunOffload } from '../native/binding.js';
 import { loadNative } from '../native/load.js';
 import {
-  PendingKick, statsObject, tunOffloadNames, TUN_OFFLOADS_BASE, TUN_OFFLOADS_USO, TUN_STATS, TUN_STAT_DROPPED,
+  PendingKick, statsObject, tunOffloadNames, TUN_OFFLOADS_BASE, TUN_OFFLOADS_USO, TUN_F_USO4, TUN_STATS, TUN_STAT_DROPPED,
   TUN_STAT_PENDING, type OffloadReporter, type OffloadStats,
 } from '../dataplane/offload.js';
 
@@ -57,7 +57,7 @@ export function negotiateTunOffloads(native: NativeBinding, fd: number, uso: boo
 export class LinuxTun implements Tun, OffloadReporter {
   readonly name: string;
   readonly mtu: number;
-  /** Offloads in effect: TUNSETOFFLOAD names ('csum', 'tso4', 'tso6', 'uso4', 'uso6') plus 'gro' (coalesced writes). */
+  /** Offloads in effect: TUNSETOFFLOAD names ('csum', 'tso4', 'tso6', 'uso4', 'uso6') plus 'gro' (coalesced TCP writes) and, with USO4, 'gro-udp' (coalesced UDP writes). */
   readonly offloads: readonly string[];
   readonly #native: NativeBinding;
   readonly #offload: OffloadState | undefined;
@@ -72,7 +72,7 @@ export class LinuxTun implements Tun, OffloadReporter {
     this.name = name;
     this.mtu = mtu;
     this.#offload = offload;
-    this.offloads = offload === undefined ? [] : [...tunOffloadNames(offload.flags), 'gro'];
+    this.offloads = offload === undefined ? [] : [...tunOffloadNames(offload.flags), 'gro', ...((offload.flags & TUN_F_USO4) !== 0 ? ['gro-udp'] : [])];
     this.#kick = new PendingKick(() => (this.#offload?.stats[TUN_STAT_PENDING] ?? 0) > 0);
   }
 

@@ -98,7 +98,7 @@ t.test('segments from the peer go into our TUN as one coalesced write', async (t
   t.same(recs[0]!.subarray(50), Buffer.concat(segs.map((s) => s.subarray(40))), 'the payloads in order');
   t.equal(p.a.counters.tunTxPackets, 4, 'counted as the 4 packets it carries');
   t.equal(p.a.counters.dropsOf('tun-write-failed'), 0);
-  t.same(p.a.offloads(), ['csum', 'tso4', 'tso6', 'uso4', 'uso6', 'gro']);
+  t.same(p.a.offloads(), ['csum', 'tso4', 'tso6', 'uso4', 'uso6', 'gro', 'gro-udp']);
 });
 
 t.test('in-memory seams report no offloads', async (t) => {

@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { Rig } from './fixtures/offload-rig.js';
-import { ACK, GSO, NEEDS_CSUM, PSH, SYN, FIN, ipv4ChecksumOk, l4ChecksumOk, parseVnet, pattern, tcp4, udp4, type Flow } from './fixtures/offload-ref.js';
+import { ACK, GSO, NEEDS_CSUM, PSH, SYN, FIN, ipv4ChecksumOk, l4ChecksumOk, parseVnet, pattern, refSplit, tcp4, udp4, type Flow } from './fixtures/offload-ref.js';
 import { onesSum, pseudoHeaderSum } from '../../src/packet/checksum.js';
 import { VERDICT_DROP, VERDICT_TUN } from '../../src/dataplane/batch.js';
 
@@ -56,7 +56,8 @@ t.test('consecutive segments of one flow become one GSO_TCPV4 super-packet', asy
   const done = Buffer.from(pkt);
   done.writeUInt16BE((~onesSum(done, 20, done.length - 20)) & 0xffff, 36);
   t.ok(l4ChecksumOk(done), 'the completed checksum verifies');
-  t.match(rig.counters(), { superWritten: 1, segmentsMerged: 8 });
+  t.match(rig.counters(), { superWritten: 1, segmentsMerged: 8, udpSuperWritten: 0 });
+  t.same(refSplit(done, MSS), segs, 'the kernel\'s segmentation of it gives back every segment byte for byte');
 });
 
 t.test('flows are never mixed; each keeps its order', async (t) => {
@@ -86,15 +87,16 @@ t.test('what ends a run', async (t) => {
     ['out of order is not merged', ooo, [[0], [1], [2], [3]]],
     ['a bad checksum is not merged (and the run ends)', badSum, [[0], [1], [2]]],
     ['a bad head goes alone; the rest merge', badHead, [[0], [1, 2]]],
-    ['another ACK number', [f[0]!, tcp4({ seq: MSS, ack: 778, payload: pattern(MSS, MSS) })], [[0], [1]]],
-    ['another TTL', [f[0]!, tcp4({ seq: MSS, ttl: 63, payload: pattern(MSS, MSS) })], [[0], [1]]],
-    ['another ToS', [f[0]!, tcp4({ seq: MSS, tos: 4, payload: pattern(MSS, MSS) })], [[0], [1]]],
-    ['DF differs', [f[0]!, tcp4({ seq: MSS, df: false, payload: pattern(MSS, MSS) })], [[0], [1]]],
+    ['another ACK number', [f[0]!, tcp4({ seq: MSS, ack: 778, payload: pattern(MSS, MSS), id: 101 })], [[0], [1]]],
+    ['another TTL', [f[0]!, tcp4({ seq: MSS, ttl: 63, payload: pattern(MSS, MSS), id: 101 })], [[0], [1]]],
+    ['another ToS', [f[0]!, tcp4({ seq: MSS, tos: 4, payload: pattern(MSS, MSS), id: 101 })], [[0], [1]]],
+    ['DF differs', [f[0]!, tcp4({ seq: MSS, df: false, payload: pattern(MSS, MSS), id: 101 })], [[0], [1]]],
+    ['the IPv4 ID does not follow (the kernel would rewrite it)', [f[0]!, tcp4({ seq: MSS, payload: pattern(MSS, MSS), id: 100 })], [[0], [1]]],
     ['options differ', [tcp4({ seq: 0, tcpOptions: Buffer.from([1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0]), payload: pattern(MSS) }),
-      tcp4({ seq: MSS, tcpOptions: Buffer.from([1, 1, 8, 10, 0, 0, 0, 2, 0, 0, 0, 0]), payload: pattern(MSS, MSS) })], [[0], [1]]],
-    ['a larger segment after a smaller head', [tcp4({ seq: 0, payload: pattern(700) }), tcp4({ seq: 700, payload: pattern(MSS) })], [[0], [1]]],
+      tcp4({ seq: MSS, tcpOptions: Buffer.from([1, 1, 8, 10, 0, 0, 0, 2, 0, 0, 0, 0]), payload: pattern(MSS, MSS), id: 0x1235 })], [[0], [1]]],
+    ['a larger segment after a smaller head', [tcp4({ seq: 0, payload: pattern(700) }), tcp4({ seq: 700, payload: pattern(MSS), id: 0x1235 })], [[0], [1]]],
     ['a pure ACK of the flow in between', [f[0]!, f[1]!, pureAck, f[2]!, f[3]!], [[0, 1], [2], [3, 4]]],
-    ['SYN and FIN are never merged', [tcp4({ seq: 0, flags: SYN | ACK, payload: pattern(10) }), tcp4({ seq: 10, flags: ACK | FIN, payload: pattern(10) })], [[0], [1]]],
+    ['SYN and FIN are never merged', [tcp4({ seq: 0, flags: SYN | ACK, payload: pattern(10) }), tcp4({ seq: 10, flags: ACK | FIN, payload: pattern(10), id: 0x1235 })], [[0], [1]]],
   ];
   for (const [name, pkts, groups] of cases) {
     const rig = new Rig({ capacity: 128, maxPacket: 65535 });
@@ -128,7 +130,7 @@ t.test('other traffic passes with zero headers, in order; verdicts are honoured'
   const rig = rigFor(t);
   const f = run({}, 0, 2);
   const udp = udp4({ payload: pattern(50) });
-  const opts = Buffer.from(tcp4({ seq: 2 * MSS, payload: pattern(MSS, 2 * MSS) }));
+  const opts = Buffer.from(tcp4({ seq: 2 * MSS, payload: pattern(MSS, 2 * MSS), id: 102 }));
   const skipped = tcp4({ seq: 9, sport: 9, payload: pattern(10) });
   t.equal(rig.write([f[0]!, udp, f[1]!, skipped, opts], [VERDICT_TUN, VERDICT_TUN, VERDICT_TUN, VERDICT_DROP, VERDICT_TUN]), 4);
   const out = written(rig);

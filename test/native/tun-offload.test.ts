@@ -12,7 +12,10 @@ import { runChild } from './fixtures/run-child.js';
 
 const skip = netnsSkipReason();
 
-interface Stats { superRead: number; segmentsOut: number; superWritten: number; segmentsMerged: number; badVnetHeader: number; pending: number }
+interface Stats {
+  superRead: number; segmentsOut: number; superWritten: number; segmentsMerged: number; udpSuperWritten: number;
+  udpGroDisabled: number; badVnetHeader: number; pending: number;
+}
 
 t.test('offloading TUNs in two namespaces', { skip: skip ?? false }, async (t) => {
   const ns = Netns.create(`vxtun-off-${uniqueSuffix()}`);
@@ -21,7 +24,7 @@ t.test('offloading TUNs in two namespaces', { skip: skip ?? false }, async (t) =
   t.teardown(() => peer.delete());
   const r = runChild<{
     offloadsA: string[]; offloadsB: string[]; tso: boolean;
-    udp: string[]; afterUdp: Stats;
+    udp: string[]; afterUdp: Stats; afterUdpB: Stats;
     tcp: { clientToServerOk: boolean; serverToClientOk: boolean };
     statsA: Stats; statsB: Stats;
   }>(ns, 'offload-child', 'shuttle', peer.name);
@@ -46,6 +49,8 @@ t.test('offloading TUNs in two namespaces', { skip: skip ?? false }, async (t) =
     });
     t.same(o.udp, want, 'USO: every datagram arrives, whole and in order');
     t.ok(o.afterUdp.superRead >= 3, `USO: the kernel handed over super-packets (${o.afterUdp.superRead})`);
+    t.ok(o.afterUdpB.udpSuperWritten >= 1, `USO: the datagrams went into the second TUN coalesced (${o.afterUdpB.udpSuperWritten} GSO_UDP_L4 writes)`);
+    t.equal(o.afterUdpB.udpGroDisabled, 0, 'USO: the kernel took them');
   } else {
     t.comment('kernel without TUN USO (< 6.2): the UDP part only checks delivery');
     t.equal(o.udp.length, 16, 'all 16 datagrams arrive');
@@ -61,4 +66,20 @@ t.test('offloading TUNs in two namespaces', { skip: skip ?? false }, async (t) =
     t.equal(s.badVnetHeader, 0, 'the kernel never sent a header we refused');
     t.equal(s.pending, 0, 'nothing left pending');
   }
+});
+
+t.test('a kernel that refuses UDP super-packets: written one by one from then on', { skip: skip ?? false }, async (t) => {
+  const ns = Netns.create(`vxtun-uso-${uniqueSuffix()}`);
+  t.teardown(() => ns.delete());
+  interface Step { written: number; dropped: number; stats: Stats }
+  const r = runChild<{ first: Step; second: Step }>(ns, 'offload-child', 'uso-refused');
+  t.equal(r.status, 0, `child exits 0 (stderr: ${r.stderr})`);
+  const o = r.report;
+  if (!o) return t.fail('child printed no report');
+  t.equal(o.first.written, 0, 'nothing was taken (this stand-in refuses every write)');
+  t.equal(o.first.dropped, 6, 'the merged write was tried once, then each of the 5 datagrams');
+  t.equal(o.first.stats.udpGroDisabled, 1, 'UDP coalescing is off and says so');
+  t.equal(o.first.stats.udpSuperWritten, 0);
+  t.equal(o.second.dropped, 11, 'the next run went datagram by datagram without a merged try');
+  t.equal(o.second.stats.udpGroDisabled, 1);
 });
