@@ -126,7 +126,7 @@ void GroPlanner::Build(const uint8_t* const* packets, const uint32_t* lens, uint
     uint32_t src, dst, ports;
     uint8_t proto;
     const uint8_t* p = packets[k];
-    if (!FlowKey(p, lens[k], &src, &dst, &ports, &proto)) continue;
+    if (!FlowKey(p, lens[k], &src, &dst, &ports, &proto) || (proto == kUdp && !udp)) continue;
     uint32_t* slot = Slot(src, dst, ports, proto);
     const bool candidate = Candidate(p, lens[k], udp);
     if (*slot != 0) {
