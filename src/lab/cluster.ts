@@ -56,7 +56,7 @@ export interface ClusterSpec {
   txOffloadOff?: boolean;
 }
 
-/** A built cluster. destroy() is synchronous, idempotent and also runs on exit/SIGINT/SIGTERM. */
+/** A built cluster. destroy() is synchronous, idempotent and also runs on exit/SIGINT/SIGTERM/SIGALRM/SIGHUP. */
 export interface LabCluster {
   /** Unique namespace prefix, e.g. 'vxlab-1a2b3c'. */
   readonly prefix: string;

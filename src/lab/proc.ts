@@ -3,7 +3,7 @@
  * Process bookkeeping for the lab: an async argv runner (probes must not block the event
  * loop, since a vxtun dataplane may run in the same process), a tracker that kills only the
  * children it started (by PID, via ChildProcess.kill), and the process-wide cleanup hooks
- * run from 'exit' / SIGINT / SIGTERM.
+ * run from 'exit' / SIGINT / SIGTERM / SIGALRM / SIGHUP.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import type { RunResult } from './netns.js';
@@ -121,7 +121,10 @@ export class ProcessTracker {
 }
 
 const cleanups = new Set<() => void>();
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+// SIGALRM is how tap's runner ends a test file that ran past its timeout; SIGHUP a closed
+// terminal. Without a handler either would end the process without 'exit' and leave
+// namespaces and processes behind.
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGALRM', 'SIGHUP'] as const;
 
 function runCleanups(): void {
   for (const fn of [...cleanups]) {
@@ -154,7 +157,7 @@ function uninstall(): void {
 }
 
 /**
- * Registers a synchronous cleanup run on process 'exit', SIGINT and SIGTERM. The handlers
+ * Registers a synchronous cleanup run on process 'exit', SIGINT, SIGTERM, SIGALRM and SIGHUP. The handlers
  * are installed while at least one cleanup is registered. Returns the unregister function
  * (call it from an explicit destroy(); once nothing is registered the handlers are removed).
  */

@@ -100,17 +100,20 @@ t.test('a failed build cleans up after itself', { skip: skip ?? false }, async (
 });
 
 t.test('exit and signal handlers are installed while a cluster lives', { skip: skip ?? false }, async (t) => {
-  const before = ['exit', 'SIGINT', 'SIGTERM'].map((e) => process.listenerCount(e));
+  const events = ['exit', 'SIGINT', 'SIGTERM', 'SIGALRM', 'SIGHUP'];
+  const before = events.map((e) => process.listenerCount(e));
   const c = createCluster({ name: 'vxlt', nodes: [{ name: 'solo', pods: 0 }] });
   t.teardown(() => c.destroy());
-  t.same(['exit', 'SIGINT', 'SIGTERM'].map((e) => process.listenerCount(e)), before.map((n) => n + 1));
+  t.same(events.map((e) => process.listenerCount(e)), before.map((n) => n + 1));
   c.destroy();
-  t.same(['exit', 'SIGINT', 'SIGTERM'].map((e) => process.listenerCount(e)), before, 'removed after destroy()');
+  t.same(events.map((e) => process.listenerCount(e)), before, 'removed after destroy()');
 
   const mod = new URL('../../src/lab/cluster.js', import.meta.url).href;
   // Under tap, children inherit NODE_OPTIONS that load signal-exit handlers; plain node has none.
   const plain = { ...process.env, NODE_OPTIONS: '' };
-  const cases = [['SIGTERM', process.env, 'tap env'], ['SIGTERM', plain, 'plain'], ['SIGINT', plain, 'plain'], ['exit', plain, 'plain']] as const;
+  // SIGALRM: how tap's runner ends a file past its timeout.
+  const cases = [['SIGTERM', process.env, 'tap env'], ['SIGALRM', process.env, 'tap env'], ['SIGTERM', plain, 'plain'], ['SIGINT', plain, 'plain'],
+    ['SIGALRM', plain, 'plain'], ['SIGHUP', plain, 'plain'], ['exit', plain, 'plain']] as const;
   for (const [how, env, label] of cases) {
     const tag = `${how} (${label})`;
     const script = `import { createCluster } from ${JSON.stringify(mod)};
