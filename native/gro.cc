@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// GroPlanner: which TCP segments of a batch coalesce (contract in gro.h).
+// GroPlanner: which TCP segments and UDP datagrams of a batch coalesce (contract in gro.h).
 #include "gro.h"
 
 #include <algorithm>

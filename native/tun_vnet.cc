@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // tunRead / tunWrite on a TUN opened with IFF_VNET_HDR: GSO super-packets are cut into
-// segments on the way in and TCP segments are coalesced on the way out, so the batch
-// (and the TypeScript loops over it) only ever holds ordinary packets.
+// segments on the way in and TCP segments (with USO, UDP datagrams too) are coalesced on
+// the way out, so the batch (and the TypeScript loops over it) only ever holds ordinary
+// packets.
 #include <sys/uio.h>
 #include <unistd.h>
 

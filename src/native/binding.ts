@@ -117,8 +117,10 @@ export interface NativeBinding {
    *
    * With `offload`, each write carries a virtio_net_hdr, and runs of TCP segments of one
    * flow that may merge (see native/gro.h; checksums verified first) are written as one
-   * GSO_TCPV4 super-packet; `written` then counts the packets inside it. Unmerged packets
-   * get a zero header. The batch is only read.
+   * GSO_TCPV4 super-packet, and, when the state's flags include USO4, runs of one UDP
+   * flow's datagrams as one GSO_UDP_L4 super-packet (a kernel that answers EINVAL gets
+   * that run one by one and no UDP runs after it: 'udpGroDisabled'); `written` then counts
+   * the packets inside. Unmerged packets get a zero header. The batch is only read.
    */
   tunWrite(fd: number, batch: NativeBatch, n: number, want: number, offload?: NativeTunOffload): number;
   /**

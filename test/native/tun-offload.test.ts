@@ -4,7 +4,9 @@
  * one moved to a second namespace, joined by a forwarder that does what the Device does
  * (read a batch, write it). The kernel's TCP stack hands the first TUN 64 KB super-
  * packets, which must come out split and go into the second TUN coalesced; 24 MiB each
- * way must arrive intact. UDP_SEGMENT sends (USO) must arrive as the datagrams sent.
+ * way must arrive intact. UDP_SEGMENT sends (USO) must arrive as the datagrams sent, and
+ * go into the second TUN as coalesced GSO_UDP_L4 writes. A TUN that refuses those writes
+ * (a stand-in for an older kernel) must get them datagram by datagram from then on.
  */
 import t from 'tap';
 import { Netns, netnsSkipReason, uniqueSuffix } from '../../src/lab/netns.js';
