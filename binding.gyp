@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/checksum.cc",
+        "native/partial_csum.cc",
         "native/batch.cc",
         "native/tun.cc",
         "native/udp.cc",

@@ -56,6 +56,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPoll(env, exports);
   InitFd(env, exports);
   InitOffload(env, exports);
+  InitPartialCsum(env, exports);
   return exports;
 }
 

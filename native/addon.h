@@ -33,6 +33,7 @@ void InitUdp(Napi::Env env, Napi::Object exports);
 void InitPoll(Napi::Env env, Napi::Object exports);
 void InitFd(Napi::Env env, Napi::Object exports);
 void InitOffload(Napi::Env env, Napi::Object exports);
+void InitPartialCsum(Napi::Env env, Napi::Object exports);
 
 // The env cleanup hook body (poll.cc): stops every poll of the env.
 void StopAllPolls(AddonData* data);

@@ -38,13 +38,14 @@ struct GroItem {
 // and a checksum that is not zero (a zero one would come out computed). A PSH or short
 // segment ends its run. Any other packet of the flow ends the run too, so the order of a
 // flow's packets is never changed: a run is written where its head was. Packets are only
-// read, never modified.
+// read, never modified. A packet longer than `maxLen` (when it is not 0) is no candidate:
+// it is bigger than the segments the kernel may be asked to cut.
 class GroPlanner {
  public:
   static constexpr uint32_t kNone = 0xffffffffu;
   static constexpr uint32_t kMaxSegments = 64;
 
-  void Build(const uint8_t* const* packets, const uint32_t* lens, uint32_t count, bool udp);
+  void Build(const uint8_t* const* packets, const uint32_t* lens, uint32_t count, bool udp, uint32_t maxLen = 0);
 
   // The run packet k heads or belongs to, or kNone (not a candidate).
   uint32_t ItemOf(uint32_t k) const { return itemOf_[k]; }

@@ -92,14 +92,21 @@ napi_value JsTunSetOffload(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// tunOffloadNew(flags, stats) -> handle. flags: the TUN_F_* bits the device accepted.
+// tunOffloadNew(flags, stats, mtu = 0) -> handle. flags: the TUN_F_* bits the device
+// accepted; mtu: the TUN's MTU (0: unknown, oversize TCP packets are then written as they are).
 napi_value JsTunOffloadNew(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[3];
   GetArgs(env, info, argv);
   auto st = std::make_unique<TunOffload>();
-  uint32_t flags;
+  uint32_t flags, mtu = 0;
   if (!ArgU32(env, argv[0], "flags", 0xffff, &flags)) return nullptr;
+  if (!IsUndefined(env, argv[2]) && !ArgU32(env, argv[2], "mtu", kMaxIpPacket, &mtu)) return nullptr;
+  if (mtu != 0 && mtu < 68) {
+    ThrowRangeError(env, "mtu must be 0 or in 68.." + std::to_string(kMaxIpPacket) + " (got " + std::to_string(mtu) + ")");
+    return nullptr;
+  }
   st->flags = flags;
+  st->mtu = mtu;
   st->udpGro = (flags & kTunFUso4) != 0;
   if (!PinStats(env, argv[1], kTunStatCount, &st->stats)) return nullptr;
   st->scratch.reset(new uint8_t[kVnetHdrLen + kMaxIpPacket]());

@@ -34,6 +34,7 @@ enum TunStat : uint32_t {
   kTunSegmentsMerged,   // segments inside them
   kTunUdpSuperWritten,  // of those super-packets, the GSO_UDP_L4 ones
   kTunUdpGroDisabled,   // 1 once the kernel refused a GSO_UDP_L4 write (UDP written one by one since)
+  kTunOversizeTcp,      // TCP packets over the MTU (a peer's TSO frame that crossed a veth whole) written as GSO_TCPV4
   kTunStatCount,
 };
 
@@ -57,6 +58,7 @@ struct StatsRef {
 struct TunOffload {
   unsigned flags = 0;  // TUN_F_* in effect; USO4/USO6 allow UDP_L4 super-packets
   bool udpGro = false; // write side: coalesce UDP runs (USO4 in flags, until the kernel refuses)
+  uint32_t mtu = 0;    // the TUN's MTU; write side: longer TCP packets go out as GSO_TCPV4 (0: off)
   StatsRef stats;
   std::unique_ptr<uint8_t[]> scratch;  // virtio_net_hdr + the largest IP packet
   GsoPlan plan;                        // the pending super-packet in the scratch

@@ -14,6 +14,7 @@
 #include "args.h"
 #include "batch.h"
 #include "offload.h"
+#include "partial_csum.h"
 
 namespace vxtun {
 
@@ -139,18 +140,31 @@ napi_value JsTunRead(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// tunWrite(fd, batch, n, want, offload?) -> written. One write() per packet i < n with
-// verdict[i] == want. Every selected packet must lie inside bytes (RangeError naming the
-// index, before any write). Write failures (EAGAIN included) are skipped and not counted;
-// EINTR is retried. With an offload handle, TCP runs are coalesced: see TunWriteVnet.
+// tunWrite(fd, batch, n, want, offload?, finished?) -> written. One write() per packet
+// i < n with verdict[i] == want. Every selected packet must lie inside bytes (RangeError
+// naming the index, before any write). Before it is written, a packet whose L4 checksum a
+// sender left as a partial sum is finished in place (FinishLeakedChecksum), and
+// finished[0] (a Float64Array, when given) grows by one. Write failures (EAGAIN included)
+// are skipped and not counted; EINTR is retried. With an offload handle, TCP (and with
+// USO, UDP) runs are coalesced: see TunWriteVnet.
 napi_value JsTunWrite(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
+  napi_value argv[6];
   GetArgs(env, info, argv);
   int fd;
   uint32_t n, want;
   if (!ArgFd(env, argv[0], "fd", &fd)) return nullptr;
   Batch* b = UnwrapBatch(env, argv[1]);
   if (!b || !ArgU32(env, argv[2], "n", b->capacity, &n) || !ArgU32(env, argv[3], "want", 0xff, &want)) return nullptr;
+  double* finished = nullptr;
+  if (!IsUndefined(env, argv[5])) {
+    size_t count;
+    if (!ArgTyped(env, argv[5], "finished", napi_float64_array, "Float64Array", reinterpret_cast<void**>(&finished), &count))
+      return nullptr;
+    if (count < 1) {
+      ThrowRangeError(env, "finished must have at least 1 element");
+      return nullptr;
+    }
+  }
   for (uint32_t i = 0; i < n; i++) {
     if (b->verdict[i] != want) continue;
     if (b->off[i] > b->bytesLen || b->len[i] > b->bytesLen - b->off[i]) {
@@ -159,10 +173,19 @@ napi_value JsTunWrite(napi_env env, napi_callback_info info) {
       return nullptr;
     }
   }
-  if (!IsUndefined(env, argv[4])) {
-    TunOffload* st = UnwrapTunOffload(env, argv[4], "offload");
-    return st ? TunWriteVnet(env, fd, b, n, want, st) : nullptr;
+  TunOffload* st = nullptr;
+  if (!IsUndefined(env, argv[4]) && !(st = UnwrapTunOffload(env, argv[4], "offload"))) return nullptr;
+  // Every argument is good: only now are packets touched.
+  uint32_t fixed = 0;
+  // (A TCP packet over the MTU is left to TunWriteVnet, which has the kernel finish it.)
+  const uint32_t mtu = st != nullptr ? st->mtu : 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t* p = b->bytes + b->off[i];
+    if (b->verdict[i] != want || (mtu != 0 && b->len[i] > mtu && p[9] == 6)) continue;
+    if (FinishLeakedChecksum(p, b->len[i])) fixed++;
   }
+  if (finished != nullptr) finished[0] += fixed;
+  if (st != nullptr) return TunWriteVnet(env, fd, b, n, want, st);
   uint32_t written = 0;
   for (uint32_t i = 0; i < n; i++) {
     if (b->verdict[i] != want) continue;

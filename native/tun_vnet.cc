@@ -80,6 +80,37 @@ int WriteMerged(int fd, TunOffload* st, const GroItem& it) {
   return WriteAll(fd, iov, m);
 }
 
+// An IPv4 TCP packet longer than the TUN's MTU whose checksum field holds the pseudo-header
+// sum: a peer's TSO frame that crossed a veth underlay whole, which a real NIC would have
+// cut (a kernel VTEP on the same kind of underlay takes it as one GSO packet). Written as
+// it is, the kernel would not forward it past the MTU (DF) and TCP would stall; written as
+// a GSO_TCPV4 super-packet of MTU-sized segments, the kernel cuts it where the sender's NIC
+// would have (PSH/FIN on the last segment, IDs counted up). Like a kernel VTEP, the payload
+// is trusted: its checksum was never computed, so there is nothing to verify. Returns the
+// errno of the write, 0 when the kernel took it, or -1 when the packet does not qualify
+// (it is then written as it is).
+int WriteOversizeTcp(int fd, TunOffload* st, uint8_t* p, uint32_t len) {
+  if (st->mtu == 0 || len <= st->mtu || len < 41 || p[0] != 0x45 || p[9] != 6 || Get16(p + 2) != len ||
+      (Get16(p + 6) & 0x3fff) != 0)
+    return -1;
+  const uint32_t doff = (p[32] >> 4) * 4u;
+  if (doff < 20 || 20 + doff >= st->mtu || (p[33] & (kTcpSyn | kTcpRst)) != 0) return -1;
+  const uint32_t l4 = len - 20;
+  const uint16_t pseudo = PseudoSum(Get32(p + 12), Get32(p + 16), 6, l4);
+  const uint16_t field = Get16(p + 36);
+  if (field != pseudo && !(field == 0 && pseudo == 0xffff) && !(field == 0xffff && pseudo == 0)) return -1;
+  VnetHdr v;
+  v.flags = kVnetNeedsCsum;
+  v.gsoType = static_cast<uint8_t>(kGsoTcpV4 | ((p[33] & kTcpCwr) ? kGsoEcn : 0));
+  v.hdrLen = static_cast<uint16_t>(20 + doff);
+  v.gsoSize = static_cast<uint16_t>(st->mtu - 20 - doff);
+  v.csumStart = 20;
+  v.csumOffset = 16;
+  WriteVnetHdr(st->hdr, v);
+  iovec iov[2] = {{st->hdr, kVnetHdrLen}, {p, len}};
+  return WriteAll(fd, iov, 2);
+}
+
 // Writes packet k as it is, behind a zero virtio header; true when the kernel took it.
 bool WritePlain(int fd, TunOffload* st, uint32_t k) {
   static const uint8_t kZeroHdr[kVnetHdrLen] = {};
@@ -169,7 +200,7 @@ napi_value TunWriteVnet(napi_env env, int fd, Batch* b, uint32_t n, uint32_t wan
     st->lens[count] = b->len[i];
     count++;
   }
-  st->gro.Build(st->pkts.data(), st->lens.data(), count, st->udpGro);
+  st->gro.Build(st->pkts.data(), st->lens.data(), count, st->udpGro, st->mtu);
   uint32_t written = 0;
   for (uint32_t k = 0; k < count; k++) {
     uint32_t item = st->gro.ItemOf(k);
@@ -189,6 +220,16 @@ napi_value TunWriteVnet(napi_env env, int fd, Batch* b, uint32_t n, uint32_t wan
           stats[kTunUdpGroDisabled] = 1;
           for (uint32_t j = k; j != GroPlanner::kNone; j = st->gro.Next(j))
             if (WritePlain(fd, st, j)) written++;
+        }
+        continue;
+      }
+    }
+    if (st->lens[k] > st->mtu && st->mtu != 0) {
+      int r = WriteOversizeTcp(fd, st, const_cast<uint8_t*>(st->pkts[k]), st->lens[k]);
+      if (r >= 0) {
+        if (r == 0) {
+          written++;
+          stats[kTunOversizeTcp]++;
         }
         continue;
       }

@@ -117,6 +117,7 @@ export function formatStatus(s: VxtunStatus): string {
     ['sent (VXLAN)', String(t.udpTxPackets), humanBytes(t.udpTxBytes)],
     ['received (VXLAN)', String(t.udpRxPackets), humanBytes(t.udpRxBytes)],
     ['written to TUN', String(t.tunTxPackets), humanBytes(t.tunTxBytes)],
+    ['checksums finished', String(t.checksumsFinished ?? 0), ''],
     ['ICMP unreachable sent', String(t.icmpUnreachSent), ''],
     ['dropped', String(t.drops), ''],
   ], [false, true, true]).replace(/^/gm, '  '));

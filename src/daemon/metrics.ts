@@ -85,6 +85,7 @@ export function createMetricsRegistry(o: MetricsOptions): { registry: Registry; 
   counter('vxtun_drops_total', 'Packets dropped, by reason', ['reason'], (m) => {
     for (let i = 1; i < DROP_REASONS.length; i++) m.inc({ reason: DROP_REASONS[i]! }, device.counters.drops[i]!);
   });
+  counter('vxtun_checksums_finished_total', 'Inner packets whose partial TCP/UDP checksum (left by a sender for a NIC, e.g. a kernel VTEP on a veth underlay) was finished before the TUN write', [], (m) => m.inc(device.counters.checksumsFinished));
   counter('vxtun_icmp_unreachable_sent_total', 'ICMP net-unreachable messages written back into the TUN', [], (m) => m.inc(device.counters.icmpUnreachSent));
   counter('vxtun_batches_total', 'Batches processed, by direction', ['direction'], (m) => {
     m.inc({ direction: 'encap' }, device.counters.encapBatches);

@@ -71,6 +71,8 @@ export interface VxtunStatus {
   totals: {
     tunRxPackets: number; tunRxBytes: number; udpTxPackets: number; udpTxBytes: number;
     udpRxPackets: number; udpRxBytes: number; tunTxPackets: number; tunTxBytes: number;
+    /** Inner packets whose leaked partial L4 checksum was finished before the TUN write. */
+    checksumsFinished: number;
     icmpUnreachSent: number; drops: number;
   };
   /** Non-zero drops by reason name. */
@@ -148,7 +150,7 @@ export function buildStatus(
     totals: {
       tunRxPackets: c.tunRxPackets, tunRxBytes: c.tunRxBytes, udpTxPackets: c.udpTxPackets, udpTxBytes: c.udpTxBytes,
       udpRxPackets: c.udpRxPackets, udpRxBytes: c.udpRxBytes, tunTxPackets: c.tunTxPackets, tunTxBytes: c.tunTxBytes,
-      icmpUnreachSent: c.icmpUnreachSent, drops: dropTotal,
+      checksumsFinished: c.checksumsFinished, icmpUnreachSent: c.icmpUnreachSent, drops: dropTotal,
     },
     drops: { ...c.drops } as Record<string, number>,
     batches: {

@@ -48,6 +48,11 @@ export class PacketBatch {
    * counted as 'bad-gso'). Set by the seam's read and consumed (reset to 0) by the Device.
    */
   readDrops = 0;
+  /**
+   * Inner packets whose partial L4 checksum (left by a sender for a NIC that never ran, as
+   * on a veth underlay) the seam's write finished. Set by write, consumed by the Device.
+   */
+  checksumsFinished = 0;
   #native: NativeBatch | undefined;
 
   /**

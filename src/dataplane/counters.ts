@@ -18,6 +18,12 @@ export class DeviceCounters {
   udpRxBytes = 0;
   tunTxPackets = 0;
   tunTxBytes = 0;
+  /**
+   * Inner packets from the wire whose TCP/UDP checksum was a partial (pseudo-header) sum a
+   * sender's NIC should have finished (a kernel VTEP on a veth underlay), finished by the
+   * TUN write so the pod's stack accepts them.
+   */
+  checksumsFinished = 0;
   /** ICMP destination-unreachable messages written back into the TUN. */
   icmpUnreachSent = 0;
   /** Batches processed per direction, and packets in them (mean batch size = packets / batches). */
@@ -42,6 +48,7 @@ export class DeviceCounters {
       udpTxPackets: this.udpTxPackets, udpTxBytes: this.udpTxBytes,
       udpRxPackets: this.udpRxPackets, udpRxBytes: this.udpRxBytes,
       tunTxPackets: this.tunTxPackets, tunTxBytes: this.tunTxBytes,
+      checksumsFinished: this.checksumsFinished,
       icmpUnreachSent: this.icmpUnreachSent,
       encapBatches: this.encapBatches, decapBatches: this.decapBatches,
       drops,
@@ -54,6 +61,7 @@ export interface CountersSnapshot {
   udpTxPackets: number; udpTxBytes: number;
   udpRxPackets: number; udpRxBytes: number;
   tunTxPackets: number; tunTxBytes: number;
+  checksumsFinished: number;
   icmpUnreachSent: number;
   encapBatches: number; decapBatches: number;
   drops: Partial<Record<DropReason, number>>;

@@ -15,7 +15,8 @@
  * into segments on read and coalesces runs on write, the Linux Bind splits UDP_GRO
  * messages and sends runs with UDP_SEGMENT, so these loops only ever see ordinary
  * packets. What they report shows in offloads()/offloadStats(); packets a seam discarded
- * while reading (batch.readDrops) are counted here as 'bad-gso'.
+ * while reading (batch.readDrops) are counted here as 'bad-gso', and partial checksums
+ * the Tun's write finished (batch.checksumsFinished) as counters.checksumsFinished.
  */
 import type { Tun } from '../tun/tun.js';
 import type { Bind } from '../bind/bind.js';
@@ -130,6 +131,7 @@ export class Device {
       const accepted = this.#decap.run(batch, n, now);
       if (accepted > 0) {
         const written = this.tun.write(batch, n);
+        if (batch.checksumsFinished > 0) { counters.checksumsFinished += batch.checksumsFinished; batch.checksumsFinished = 0; }
         counters.tunTxPackets += written;
         if (written < accepted) counters.drops[Drop['tun-write-failed']]! += accepted - written;
         this.#countTunBytes(batch, n);

@@ -48,6 +48,7 @@ export const TUN_STATS = [
   'segmentsMerged',     // segments inside them
   'udpSuperWritten',    // of those super-packets, the UDP ones (GSO_UDP_L4; needs USO)
   'udpGroDisabled',     // 1 once the kernel refused a UDP super-packet write (UDP goes one by one since)
+  'oversizeTcp',        // TCP packets over the MTU (a peer's TSO frame that crossed a veth whole) written as GSO for the kernel to cut
 ] as const;
 export const TUN_STAT_PENDING = 0;
 export const TUN_STAT_DROPPED = 1;

@@ -83,6 +83,14 @@ export interface NativeBinding {
   l4ChecksumIPv4(buf: Uint8Array, l4Offset: number, l4Length: number, src: number, dst: number, proto: number): number;
   /** RFC 1624 eqn. 3: the checksum after one 16-bit word changes from oldWord to newWord. */
   checksumUpdate16(checksum: number, oldWord: number, newWord: number): number;
+  /**
+   * Finishes a leaked partial checksum (native/partial_csum.h): when buf[offset,
+   * offset+length) is an unfragmented IPv4 TCP or UDP packet whose L4 checksum does not
+   * verify and whose checksum field holds the folded pseudo-header sum (what a sender's
+   * stack leaves for its NIC), writes the checksum the NIC would have and returns true.
+   * Any other packet, a valid one included, is left as it is: false.
+   */
+  finishLeakedChecksum(buf: Uint8Array, offset: number, length: number): boolean;
 
   // ---- batches ----
   /**
@@ -120,9 +128,14 @@ export interface NativeBinding {
    * GSO_TCPV4 super-packet, and, when the state's flags include USO4, runs of one UDP
    * flow's datagrams as one GSO_UDP_L4 super-packet (a kernel that answers EINVAL gets
    * that run one by one and no UDP runs after it: 'udpGroDisabled'); `written` then counts
-   * the packets inside. Unmerged packets get a zero header. The batch is only read.
+   * the packets inside. Unmerged packets get a zero header.
+   *
+   * Either way, a selected packet whose TCP/UDP checksum a sender left as a partial
+   * (pseudo-header) sum, as a kernel VTEP does on a veth underlay, is finished in place
+   * first (see finishLeakedChecksum) and `finished[0]` grows by one; nothing else in the
+   * batch is changed.
    */
-  tunWrite(fd: number, batch: NativeBatch, n: number, want: number, offload?: NativeTunOffload): number;
+  tunWrite(fd: number, batch: NativeBatch, n: number, want: number, offload?: NativeTunOffload, finished?: Float64Array): number;
   /**
    * TUNSETOFFLOAD with TUN_F_* flags (src/dataplane/offload.ts). Throws (EINVAL) when the
    * kernel does not know a flag, which is how USO is probed.
@@ -131,9 +144,12 @@ export interface NativeBinding {
   /**
    * A TUN offload state for tunRead/tunWrite. `flags`: the TUN_F_* bits the device
    * accepted. The addon counts into `stats` (length >= TUN_STATS.length, kept alive by
-   * the handle) and never allocates per packet.
+   * the handle) and never allocates per packet. `mtu` (the TUN's MTU; 0 or absent: unknown):
+   * on write, an IPv4 TCP packet longer than it whose checksum field holds the
+   * pseudo-header sum (a peer's TSO frame that crossed a veth underlay whole) goes out as a
+   * GSO_TCPV4 super-packet of MTU-sized segments for the kernel to cut ('oversizeTcp').
    */
-  tunOffloadNew(flags: number, stats: Float64Array): NativeTunOffload;
+  tunOffloadNew(flags: number, stats: Float64Array, mtu?: number): NativeTunOffload;
   /** Sets a link's MTU (SIOCSIFMTU). */
   linkSetMtu(name: string, mtu: number): void;
   /** Sets a link administratively up (SIOCSIFFLAGS). */
