@@ -21,7 +21,7 @@ import type { NativeBinding } from '../../src/native/binding.js';
 import { parseIpv4 } from '../../src/packet/ipv4.js';
 import { parseMac } from '../../src/packet/ethernet.js';
 import { PendingKick, TUN_OFFLOADS_BASE, TUN_OFFLOADS_USO } from '../../src/dataplane/offload.js';
-import { ACK, pattern, refSplit, tcp4, tcpSuper, vnetHeader, parseVnet, GSO } from '../native/fixtures/offload-ref.js';
+import { ACK, pattern, refSplit, setL4Checksum, tcp4, tcpSuper, udp4, vnetHeader, parseVnet, GSO } from '../native/fixtures/offload-ref.js';
 
 const native = loadNative();
 const lease = (subnet: string, ip: string, mac: string): PeerLease => {
@@ -99,6 +99,21 @@ t.test('segments from the peer go into our TUN as one coalesced write', async (t
   t.equal(p.a.counters.tunTxPackets, 4, 'counted as the 4 packets it carries');
   t.equal(p.a.counters.dropsOf('tun-write-failed'), 0);
   t.same(p.a.offloads(), ['csum', 'tso4', 'tso6', 'uso4', 'uso6', 'gro', 'gro-udp']);
+});
+
+t.test('a checksum the sender left partial is finished on the way into our TUN, and counted', async (t) => {
+  const p = makePair(t);
+  const flow = { src: '10.244.2.2', dst: '10.244.1.2', sport: 5201, dport: 40000 };
+  const valid = udp4({ ...flow, payload: pattern(40) });
+  const leaked = Buffer.from(valid);
+  setL4Checksum(leaked, 17, 6, true);
+  p.tunB.inject(leaked, tcp4({ ...flow, seq: 1, payload: pattern(10) }));
+  await settle();
+  const recs = p.records();
+  t.equal(recs.length, 2);
+  t.same(recs[0]!.subarray(10), valid, 'the datagram reaches the kernel with its full checksum');
+  t.equal(p.a.counters.checksumsFinished, 1, 'one finished (the valid TCP segment is not)');
+  t.equal(p.a.counters.snapshot().checksumsFinished, 1, 'in the snapshot');
 });
 
 t.test('in-memory seams report no offloads', async (t) => {
