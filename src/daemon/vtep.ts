@@ -33,6 +33,7 @@ import { UsageError } from '../cli/errors.js';
 import type { SubnetManager } from '../subnet/manager.js';
 import { randomVtepMac } from '../subnet/random-mac.js';
 import { leaseSync } from './lease-sync.js';
+import { OffloadWatch } from './offload-watch.js';
 import type { Logger } from './log.js';
 import type { StatusSource } from './status.js';
 
@@ -137,6 +138,8 @@ export async function startVtep(o: VtepOptions): Promise<Vtep> {
     if (undoHook !== undefined) undo.push(undoHook);
     await writeSubnetEnv(o.subnetFile, { network: netconf.network, subnet: own.subnet, mtu, ipMasq: o.ipMasq });
     log.info({ peers: table.size, subnetFile: o.subnetFile, offloads: device.offloads() }, 'forwarding');
+    const watch = new OffloadWatch(device, log);
+    watch.start();
 
     let stopped = false;
     return {
@@ -145,6 +148,8 @@ export async function startVtep(o: VtepOptions): Promise<Vtep> {
       async stop() {
         if (stopped) return;
         stopped = true;
+        watch.stop();
+        watch.check();
         device.close();
         await rollback();
         log.info({ counters: device.counters.snapshot(), offloadStats: device.offloadStats() }, 'stopped; host state removed');
