@@ -37,6 +37,11 @@ napi_value JsFinishLeakedChecksum(napi_env env, napi_callback_info info) {
 
 }  // namespace
 
+bool HoldsPseudoSum(const uint8_t* p, size_t ihl, bool tcp, size_t l4) {
+  const uint16_t have = Get16(p + ihl + (tcp ? 16 : 6));
+  return OnesEqual(have, PseudoSum(Get32(p + 12), Get32(p + 16), tcp ? kTcp : kUdp, static_cast<uint32_t>(l4)));
+}
+
 bool FinishLeakedChecksum(uint8_t* p, size_t len) {
   if (len < 28 || (p[0] >> 4) != 4 || (p[9] != kTcp && p[9] != kUdp)) return false;
   const size_t ihl = (p[0] & 0x0fu) * 4u;
@@ -45,10 +50,9 @@ bool FinishLeakedChecksum(uint8_t* p, size_t len) {
   const bool tcp = p[9] == kTcp;
   if (l4 < (tcp ? 20u : 8u)) return false;
   uint8_t* field = p + ihl + (tcp ? 16 : 6);
-  const uint16_t have = Get16(field);
-  if (!tcp && have == 0) return false;  // UDP without a checksum
+  if (!tcp && Get16(field) == 0) return false;  // UDP without a checksum
+  if (!HoldsPseudoSum(p, ihl, tcp, l4)) return false;
   const uint16_t pseudo = PseudoSum(Get32(p + 12), Get32(p + 16), p[9], static_cast<uint32_t>(l4));
-  if (!OnesEqual(have, pseudo)) return false;
   const uint16_t sum = OnesSum16(p + ihl, l4);
   if (OnesAdd(sum, pseudo) == 0xffff) return false;  // a complete checksum that verifies
   uint16_t finished = static_cast<uint16_t>(~sum);

@@ -28,6 +28,11 @@ namespace vxtun {
 // inside p[0, len); the cost for a packet that does not match is a few loads and adds.
 bool FinishLeakedChecksum(uint8_t* p, size_t len);
 
+// True when the L4 checksum field of the IPv4 packet p (header of `ihl` bytes, TCP when
+// `tcp`, else UDP; l4 bytes after the header, all inside p) equals the folded
+// pseudo-header sum, 0 and 0xffff being equal: what a sender's stack leaves for its NIC.
+bool HoldsPseudoSum(const uint8_t* p, size_t ihl, bool tcp, size_t l4);
+
 }  // namespace vxtun
 
 #endif  // VXTUN_PARTIAL_CSUM_H_

@@ -14,6 +14,7 @@
 #include "bytes.h"
 #include "checksum.h"
 #include "offload.h"
+#include "partial_csum.h"
 
 namespace vxtun {
 namespace {
@@ -95,10 +96,7 @@ int WriteOversizeTcp(int fd, TunOffload* st, uint8_t* p, uint32_t len) {
     return -1;
   const uint32_t doff = (p[32] >> 4) * 4u;
   if (doff < 20 || 20 + doff >= st->mtu || (p[33] & (kTcpSyn | kTcpRst)) != 0) return -1;
-  const uint32_t l4 = len - 20;
-  const uint16_t pseudo = PseudoSum(Get32(p + 12), Get32(p + 16), 6, l4);
-  const uint16_t field = Get16(p + 36);
-  if (field != pseudo && !(field == 0 && pseudo == 0xffff) && !(field == 0xffff && pseudo == 0)) return -1;
+  if (!HoldsPseudoSum(p, 20, true, len - 20)) return -1;
   VnetHdr v;
   v.flags = kVnetNeedsCsum;
   v.gsoType = static_cast<uint8_t>(kGsoTcpV4 | ((p[33] & kTcpCwr) ? kGsoEcn : 0));
