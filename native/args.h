@@ -107,6 +107,18 @@ inline bool CheckRange(napi_env env, size_t offset, size_t length, size_t have, 
   return true;
 }
 
+// Arguments (buf, offset, length) from argv[0..2]: a Uint8Array and a range inside it;
+// *start points at the range's first byte.
+inline bool ArgBufferRange(napi_env env, const napi_value* argv, uint8_t** start, size_t* length) {
+  uint8_t* data;
+  size_t have, off;
+  if (!ArgBytes(env, argv[0], "buf", &data, &have) || !ArgSize(env, argv[1], "offset", &off) ||
+      !ArgSize(env, argv[2], "length", length) || !CheckRange(env, off, *length, have))
+    return false;
+  *start = data + off;
+  return true;
+}
+
 // A string of UTF-8 bytes.
 inline bool ArgString(napi_env env, napi_value v, const char* name, std::string* out) {
   size_t n;

@@ -120,15 +120,13 @@ bool HasAvx2() {
 napi_value JsOnesSum(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   GetArgs(env, info, argv);
-  uint8_t* data;
-  size_t have, off, len;
+  uint8_t* p;
+  size_t len;
   uint32_t seed = 0;
-  if (!ArgBytes(env, argv[0], "buf", &data, &have) || !ArgSize(env, argv[1], "offset", &off) ||
-      !ArgSize(env, argv[2], "length", &len) || !CheckRange(env, off, len, have))
-    return nullptr;
+  if (!ArgBufferRange(env, argv, &p, &len)) return nullptr;
   if (!IsUndefined(env, argv[3]) && !ArgU32(env, argv[3], "seed", 0xffff, &seed)) return nullptr;
   napi_value r;
-  napi_create_uint32(env, OnesAdd(OnesSum16(data + off, len), seed), &r);
+  napi_create_uint32(env, OnesAdd(OnesSum16(p, len), seed), &r);
   return r;
 }
 
@@ -136,13 +134,11 @@ napi_value JsOnesSum(napi_env env, napi_callback_info info) {
 napi_value JsInternetChecksum(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   GetArgs(env, info, argv);
-  uint8_t* data;
-  size_t have, off, len;
-  if (!ArgBytes(env, argv[0], "buf", &data, &have) || !ArgSize(env, argv[1], "offset", &off) ||
-      !ArgSize(env, argv[2], "length", &len) || !CheckRange(env, off, len, have))
-    return nullptr;
+  uint8_t* p;
+  size_t len;
+  if (!ArgBufferRange(env, argv, &p, &len)) return nullptr;
   napi_value r;
-  napi_create_uint32(env, static_cast<uint16_t>(~OnesSum16(data + off, len)), &r);
+  napi_create_uint32(env, static_cast<uint16_t>(~OnesSum16(p, len)), &r);
   return r;
 }
 

@@ -25,13 +25,11 @@ inline bool OnesEqual(uint16_t a, uint16_t b) { return a == b || (a == 0 && b ==
 napi_value JsFinishLeakedChecksum(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   GetArgs(env, info, argv);
-  uint8_t* data;
-  size_t have, off, len;
-  if (!ArgBytes(env, argv[0], "buf", &data, &have) || !ArgSize(env, argv[1], "offset", &off) ||
-      !ArgSize(env, argv[2], "length", &len) || !CheckRange(env, off, len, have))
-    return nullptr;
+  uint8_t* p;
+  size_t len;
+  if (!ArgBufferRange(env, argv, &p, &len)) return nullptr;
   napi_value r;
-  napi_get_boolean(env, FinishLeakedChecksum(data + off, len), &r);
+  napi_get_boolean(env, FinishLeakedChecksum(p, len), &r);
   return r;
 }
 
