@@ -109,6 +109,7 @@ export class Device {
       }
       if (r.tun > 0) {
         const written = this.tun.write(batch, n);
+        if (batch.checksumsFinished > 0) { counters.checksumsFinished += batch.checksumsFinished; batch.checksumsFinished = 0; }
         if (written < r.tun) counters.drops[Drop['tun-write-failed']]! += r.tun - written;
       }
       if (this.#onEncap !== undefined) this.#onEncap(batch, n);
