@@ -100,7 +100,7 @@ GroPlanner::Append GroPlanner::TryAppend(GroItem& item, uint32_t itemIndex, uint
   return Append::kDone;
 }
 
-void GroPlanner::Build(const uint8_t* const* packets, const uint32_t* lens, uint32_t count, bool udp, uint32_t maxLen) {
+void GroPlanner::Build(const uint8_t* const* packets, const uint32_t* lens, uint32_t count, bool tcp, bool udp, uint32_t maxLen) {
   packets_ = packets;
   lens_ = lens;
   if (itemOf_.size() < count) {
@@ -126,7 +126,7 @@ void GroPlanner::Build(const uint8_t* const* packets, const uint32_t* lens, uint
     uint32_t src, dst, ports;
     uint8_t proto;
     const uint8_t* p = packets[k];
-    if (!FlowKey(p, lens[k], &src, &dst, &ports, &proto) || (proto == kUdp && !udp)) continue;
+    if (!FlowKey(p, lens[k], &src, &dst, &ports, &proto) || (proto == kUdp && !udp) || (proto == kTcp && !tcp)) continue;
     uint32_t* slot = Slot(src, dst, ports, proto);
     const bool candidate = (maxLen == 0 || lens[k] <= maxLen) && Candidate(p, lens[k], udp);
     if (*slot != 0) {

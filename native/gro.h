@@ -34,7 +34,7 @@ struct GroItem {
 // payload is at most the head's; the merged packet stays within 65535 bytes and
 // kMaxSegments segments; and both its checksum and the head's verify. TCP: flags exactly
 // ACK or ACK|PSH, the run's ACK number, TCP header length and options, the run's next
-// sequence number. UDP (only when Build() is told `udp`): UDP length = IP payload length
+// sequence number (only when Build() is told `tcp`). UDP (only when told `udp`): UDP length = IP payload length
 // and a checksum that is not zero (a zero one would come out computed). A PSH or short
 // segment ends its run. Any other packet of the flow ends the run too, so the order of a
 // flow's packets is never changed: a run is written where its head was. Packets are only
@@ -45,7 +45,7 @@ class GroPlanner {
   static constexpr uint32_t kNone = 0xffffffffu;
   static constexpr uint32_t kMaxSegments = 64;
 
-  void Build(const uint8_t* const* packets, const uint32_t* lens, uint32_t count, bool udp, uint32_t maxLen = 0);
+  void Build(const uint8_t* const* packets, const uint32_t* lens, uint32_t count, bool tcp, bool udp, uint32_t maxLen = 0);
 
   // The run packet k heads or belongs to, or kNone (not a candidate).
   uint32_t ItemOf(uint32_t k) const { return itemOf_[k]; }

@@ -92,22 +92,26 @@ napi_value JsTunSetOffload(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// tunOffloadNew(flags, stats, mtu = 0) -> handle. flags: the TUN_F_* bits the device
-// accepted; mtu: the TUN's MTU (0: unknown, oversize TCP packets are then written as they are).
+// tunOffloadNew(flags, stats, mtu = 0, coalesce = 3) -> handle. flags: the TUN_F_* bits the
+// device accepted; mtu: the TUN's MTU (0: unknown, oversize TCP packets are then written as
+// they are); coalesce: which flows tunWrite may merge, bit 1 TCP, bit 2 UDP (UDP also needs
+// USO4 in flags).
 napi_value JsTunOffloadNew(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
+  napi_value argv[4];
   GetArgs(env, info, argv);
   auto st = std::make_unique<TunOffload>();
-  uint32_t flags, mtu = 0;
+  uint32_t flags, mtu = 0, coalesce = 3;
   if (!ArgU32(env, argv[0], "flags", 0xffff, &flags)) return nullptr;
   if (!IsUndefined(env, argv[2]) && !ArgU32(env, argv[2], "mtu", kMaxIpPacket, &mtu)) return nullptr;
+  if (!IsUndefined(env, argv[3]) && !ArgU32(env, argv[3], "coalesce", 3, &coalesce)) return nullptr;
   if (mtu != 0 && mtu < 68) {
     ThrowRangeError(env, "mtu must be 0 or in 68.." + std::to_string(kMaxIpPacket) + " (got " + std::to_string(mtu) + ")");
     return nullptr;
   }
   st->flags = flags;
   st->mtu = mtu;
-  st->udpGro = (flags & kTunFUso4) != 0;
+  st->tcpGro = (coalesce & 1) != 0;
+  st->udpGro = (flags & kTunFUso4) != 0 && (coalesce & 2) != 0;
   if (!PinStats(env, argv[1], kTunStatCount, &st->stats)) return nullptr;
   st->scratch.reset(new uint8_t[kVnetHdrLen + kMaxIpPacket]());
   st->iov.resize(GroPlanner::kMaxSegments + 1);

@@ -57,7 +57,8 @@ struct StatsRef {
 
 struct TunOffload {
   unsigned flags = 0;  // TUN_F_* in effect; USO4/USO6 allow UDP_L4 super-packets
-  bool udpGro = false; // write side: coalesce UDP runs (USO4 in flags, until the kernel refuses)
+  bool tcpGro = true;   // write side: coalesce TCP runs (unless turned off: coalesce bit 1)
+  bool udpGro = false; // write side: coalesce UDP runs (USO4 in flags and coalesce bit 2, until the kernel refuses)
   uint32_t mtu = 0;    // the TUN's MTU; write side: longer TCP packets go out as GSO_TCPV4 (0: off)
   StatsRef stats;
   std::unique_ptr<uint8_t[]> scratch;  // virtio_net_hdr + the largest IP packet

@@ -198,7 +198,7 @@ napi_value TunWriteVnet(napi_env env, int fd, Batch* b, uint32_t n, uint32_t wan
     st->lens[count] = b->len[i];
     count++;
   }
-  st->gro.Build(st->pkts.data(), st->lens.data(), count, st->udpGro, st->mtu);
+  st->gro.Build(st->pkts.data(), st->lens.data(), count, st->tcpGro, st->udpGro, st->mtu);
   uint32_t written = 0;
   for (uint32_t k = 0; k < count; k++) {
     uint32_t item = st->gro.ItemOf(k);

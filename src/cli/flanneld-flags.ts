@@ -12,6 +12,7 @@
  * - int: strconv.ParseInt base 0 (decimal, 0x.., 0o.., 0b.., leading-0 octal, `_` separators).
  */
 import { LOG_LEVELS } from '../daemon/log.js';
+import { OFFLOAD_SWITCHES } from '../dataplane/offload-switches.js';
 
 export type FlagKind = 'string' | 'bool' | 'int' | 'list';
 export type FlagValue = string | number | boolean | readonly string[];
@@ -87,6 +88,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'validate-source', kind: 'bool', origin: V, default: true, meaning: 'drop VXLAN from unknown senders and inner sources outside the sender\'s subnet (--no-validate-source: accept any, as the kernel does)' },
   { name: 'udp-checksum', kind: 'bool', origin: V, default: true, meaning: 'compute outer UDP checksums as current kernels do (--no-udp-checksum: send zero)' },
   { name: 'offload', kind: 'bool', origin: V, default: true, meaning: 'TUN TSO/USO with coalesced writes, UDP GRO and UDP GSO, ~64 KB per syscall (--no-offload: one packet per crossing; docs/offloads.md)' },
+  { name: 'disable-offload', kind: 'list', origin: V, arg: 'names', default: [], meaning: `turn single offloads off, comma-separated or repeated: ${OFFLOAD_SWITCHES.join(', ')} (docs/offloads.md)` },
   { name: 'log-level', kind: 'string', origin: V, arg: 'level', choices: [...LOG_LEVELS], default: 'info', meaning: `log level: ${LOG_LEVELS.join(', ')} (overrides -v)` },
 ];
 

@@ -18,6 +18,7 @@
 import type { Command } from 'commander';
 import type { LogLevel } from '../daemon/log.js';
 import { UsageError } from './errors.js';
+import { parseOffloadSwitches, type OffloadSwitch } from '../dataplane/offload-switches.js';
 import { flagsFromEnv } from './env-flags.js';
 import {
   convertValue, dashed, flagSpec, formatFlagsHelp, isDefault, parseGoBool, refusal, type FlagSpec, type FlagValue,
@@ -62,6 +63,8 @@ export interface RunFlags {
   udpChecksum: boolean;
   /** false with --no-offload (absent: offloads on). */
   offload?: false;
+  /** --disable-offload, checked and in OFFLOAD_SWITCHES order. */
+  disabledOffloads: OffloadSwitch[];
   /** --log-level if given, else from -v. */
   logLevel: LogLevel;
 }
@@ -165,6 +168,12 @@ export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv = {
     throw new UsageError(`--leases is used only with --subnet-mgr static (the subnet manager here is ${subnetMgr})`);
   }
   const verbosity = int('v');
+  let disabledOffloads: OffloadSwitch[];
+  try {
+    disabledOffloads = parseOffloadSwitches(list('disable-offload'));
+  } catch (err) {
+    throw new UsageError(`--disable-offload: ${(err as Error).message}`);
+  }
   const flags: RunFlags = {
     iface: list('iface'),
     ifaceRegex: list('iface-regex'),
@@ -187,6 +196,7 @@ export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv = {
     validateSource: bool('validate-source'),
     udpChecksum: bool('udp-checksum'),
     ...(bool('offload') ? {} : { offload: false as const }),
+    disabledOffloads,
     logLevel: values.has('log-level') ? (str('log-level') as LogLevel) : logLevelForVerbosity(verbosity),
   };
   const optional: Array<[keyof RunFlags, string]> = [

@@ -108,6 +108,7 @@ export async function runCommand(flags: RunFlags, deps: RunDeps = {}): Promise<v
       validateSource: flags.validateSource,
       udpChecksum: flags.udpChecksum,
       ...(flags.offload === false ? { offload: false } : {}),
+      disabledOffloads: flags.disabledOffloads,
       exec,
       log,
       beforeSubnetFile: async ({ netconf, own }) => {

@@ -34,6 +34,7 @@ import type { SubnetManager } from '../subnet/manager.js';
 import { randomVtepMac } from '../subnet/random-mac.js';
 import { leaseSync } from './lease-sync.js';
 import { OffloadWatch } from './offload-watch.js';
+import { offloadChoice, type OffloadSwitch } from '../dataplane/offload-switches.js';
 import type { Logger } from './log.js';
 import type { StatusSource } from './status.js';
 
@@ -51,8 +52,10 @@ export interface VtepOptions {
   ipMasq: boolean;
   validateSource: boolean;
   udpChecksum: boolean;
-  /** TUN TSO/USO + coalesced writes and UDP GRO/GSO (docs/offloads.md); undefined: the seams' defaults. */
+  /** TUN TSO/USO + coalesced writes and UDP GRO/GSO (docs/offloads.md); false: all off (--no-offload). */
   offload?: boolean;
+  /** Offloads turned off one by one (--disable-offload); none by default. */
+  disabledOffloads?: readonly OffloadSwitch[];
   /** Where /proc lives (tests). */
   procRoot?: string;
   exec?: Exec;
@@ -98,17 +101,18 @@ export async function startVtep(o: VtepOptions): Promise<Vtep> {
     }
   };
   undo.push(() => o.subnets.close());
+  const offloads = offloadChoice(o.disabledOffloads ?? [], o.offload ?? true);
   try {
     let bind: LinuxBind;
     try {
-      bind = LinuxBind.open({ port: netconf.backend.port, srcIp: external.ifaceAddr, udpChecksum: o.udpChecksum, ...(o.offload !== undefined ? { gro: o.offload, gso: o.offload } : {}) });
+      bind = LinuxBind.open({ port: netconf.backend.port, srcIp: external.ifaceAddr, udpChecksum: o.udpChecksum, ...offloads.bind });
     } catch (err) {
       throw startupError(err, `UDP port ${netconf.backend.port}`);
     }
     undo.push(() => bind.close());
     let tun: LinuxTun;
     try {
-      tun = LinuxTun.open({ name: tunName, mtu, ...(o.offload !== undefined ? { offload: o.offload } : {}) });
+      tun = LinuxTun.open({ name: tunName, mtu, ...offloads.tun });
     } catch (err) {
       throw startupError(err, `TUN device ${tunName}`);
     }

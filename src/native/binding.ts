@@ -148,8 +148,10 @@ export interface NativeBinding {
    * on write, an IPv4 TCP packet longer than it whose checksum field holds the
    * pseudo-header sum (a peer's TSO frame that crossed a veth underlay whole) goes out as a
    * GSO_TCPV4 super-packet of MTU-sized segments for the kernel to cut ('oversizeTcp').
+   * `coalesce` (default 3): which flows tunWrite may merge, bit 1 TCP, bit 2 UDP (UDP only
+   * with USO4 in `flags`); RangeError above 3.
    */
-  tunOffloadNew(flags: number, stats: Float64Array, mtu?: number): NativeTunOffload;
+  tunOffloadNew(flags: number, stats: Float64Array, mtu?: number, coalesce?: number): NativeTunOffload;
   /** Sets a link's MTU (SIOCSIFMTU). */
   linkSetMtu(name: string, mtu: number): void;
   /** Sets a link administratively up (SIOCSIFFLAGS). */

@@ -9,7 +9,8 @@
  * addon cuts into segments in the batch; on the way back, runs of one TCP flow are
  * coalesced into one write. The batch still holds ordinary packets either way. Fallbacks:
  * a kernel refusing the base set leaves the device with virtio headers but no offloads
- * (`offloads` then lists none); offload: false opens the plain device.
+ * (`offloads` then lists only the write-side 'gro'); offload: false opens the plain
+ * device. tso, uso, gro and groUdp turn the parts off one by one (offload-switches.ts).
  */
 import type { Tun } from './tun.js';
 import type { PacketBatch } from '../dataplane/batch.js';
@@ -17,7 +18,7 @@ import { VERDICT_TUN } from '../dataplane/batch.js';
 import type { NativeBinding, NativePoll, NativeTunOffload } from '../native/binding.js';
 import { loadNative } from '../native/load.js';
 import {
-  PendingKick, statsObject, tunOffloadNames, TUN_OFFLOADS_BASE, TUN_OFFLOADS_USO, TUN_F_USO4, TUN_STATS, TUN_STAT_DROPPED,
+  PendingKick, statsObject, tunOffloadNames, TUN_OFFLOADS_BASE, TUN_OFFLOADS_USO, TUN_F_CSUM, TUN_F_USO4, TUN_STATS, TUN_STAT_DROPPED,
   TUN_STAT_PENDING, type OffloadReporter, type OffloadStats,
 } from '../dataplane/offload.js';
 
@@ -30,19 +31,35 @@ export interface LinuxTunOptions {
   mtu: number;
   /** Open with virtio headers and negotiate TSO/USO (default DEFAULT_TUN_OFFLOAD). */
   offload?: boolean;
+  /** With offload: ask for CSUM|TSO4|TSO6 (default true). */
+  tso?: boolean;
   /** With offload: also probe USO4/USO6 (default true). */
   uso?: boolean;
+  /** With offload: coalesce runs of one TCP flow into one write (default true). */
+  gro?: boolean;
+  /** With offload and USO4 accepted: coalesce runs of one UDP flow (default true). */
+  groUdp?: boolean;
   native?: NativeBinding;
 }
 
-interface OffloadState { handle: NativeTunOffload; stats: Float64Array; flags: number }
+/** Which flows tunWrite may coalesce: tunOffloadNew's `coalesce` bits (1 TCP, 2 UDP). */
+function coalesceBits(o: { gro?: boolean; groUdp?: boolean }): number {
+  return (o.gro === false ? 0 : 1) | (o.groUdp === false ? 0 : 2);
+}
+
+interface OffloadState { handle: NativeTunOffload; stats: Float64Array; flags: number; coalesce: number }
 
 /**
- * Sets the base offload set, then tries USO on top; returns the flags in effect (0 when
- * the kernel refuses even the base set: the virtio header stays, nothing is offloaded).
+ * Asks for TSO (the base set, CSUM|TSO4|TSO6) and/or USO (CSUM|USO4|USO6), both first,
+ * then what is left when the kernel refuses (EINVAL); returns the flags in effect. 0 when
+ * neither is wanted or the kernel refuses every attempt: the virtio header stays, the
+ * kernel hands over ordinary packets. Other errors throw.
  */
-export function negotiateTunOffloads(native: NativeBinding, fd: number, uso: boolean): number {
-  const attempts = uso ? [TUN_OFFLOADS_BASE | TUN_OFFLOADS_USO, TUN_OFFLOADS_BASE] : [TUN_OFFLOADS_BASE];
+export function negotiateTunOffloads(native: NativeBinding, fd: number, want: { tso: boolean; uso: boolean }): number {
+  const base = want.tso ? TUN_OFFLOADS_BASE : 0;
+  const attempts = want.uso ? [base | TUN_F_CSUM | TUN_OFFLOADS_USO] : [];
+  if (want.tso) attempts.push(base);
+  attempts.push(0); // an attached persistent device may still carry an earlier owner's flags
   for (const flags of attempts) {
     try {
       native.tunSetOffload(fd, flags);
@@ -74,7 +91,11 @@ export class LinuxTun implements Tun, OffloadReporter {
     this.name = name;
     this.mtu = mtu;
     this.#offload = offload;
-    this.offloads = offload === undefined ? [] : [...tunOffloadNames(offload.flags), 'gro', ...((offload.flags & TUN_F_USO4) !== 0 ? ['gro-udp'] : [])];
+    this.offloads = offload === undefined ? [] : [
+      ...tunOffloadNames(offload.flags),
+      ...((offload.coalesce & 1) !== 0 ? ['gro'] : []),
+      ...((offload.coalesce & 2) !== 0 && (offload.flags & TUN_F_USO4) !== 0 ? ['gro-udp'] : []),
+    ];
     this.#kick = new PendingKick(() => (this.#offload?.stats[TUN_STAT_PENDING] ?? 0) > 0);
   }
 
@@ -86,9 +107,10 @@ export class LinuxTun implements Tun, OffloadReporter {
     let state: OffloadState | undefined;
     try {
       if (offload) {
-        const flags = negotiateTunOffloads(native, handle.fd, options.uso ?? true);
+        const flags = negotiateTunOffloads(native, handle.fd, { tso: options.tso ?? true, uso: options.uso ?? true });
         const stats = new Float64Array(TUN_STATS.length);
-        state = { handle: native.tunOffloadNew(flags, stats, options.mtu), stats, flags };
+        const coalesce = coalesceBits(options);
+        state = { handle: native.tunOffloadNew(flags, stats, options.mtu, coalesce), stats, flags, coalesce };
       }
       native.linkSetMtu(handle.name, options.mtu);
       native.linkSetUp(handle.name);
@@ -102,14 +124,16 @@ export class LinuxTun implements Tun, OffloadReporter {
   /**
    * Wraps an fd that is already open (a TUN opened elsewhere, or a test's stand-in such as
    * native.socketPair()). offloadFlags: the TUN_F_* flags in effect when the fd carries
-   * virtio headers, undefined when it does not. The fd is closed by close().
+   * virtio headers, undefined when it does not; gro/groUdp as in LinuxTunOptions. The fd
+   * is closed by close().
    */
-  static fromFd(o: { fd: number; name: string; mtu: number; offloadFlags?: number; native?: NativeBinding }): LinuxTun {
+  static fromFd(o: { fd: number; name: string; mtu: number; offloadFlags?: number; gro?: boolean; groUdp?: boolean; native?: NativeBinding }): LinuxTun {
     const native = loadNative(o.native);
     let state: OffloadState | undefined;
     if (o.offloadFlags !== undefined) {
       const stats = new Float64Array(TUN_STATS.length);
-      state = { handle: native.tunOffloadNew(o.offloadFlags, stats, o.mtu), stats, flags: o.offloadFlags };
+      const coalesce = coalesceBits(o);
+      state = { handle: native.tunOffloadNew(o.offloadFlags, stats, o.mtu, coalesce), stats, flags: o.offloadFlags, coalesce };
     }
     return new LinuxTun(native, o.fd, o.name, o.mtu, state);
   }

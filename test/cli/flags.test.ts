@@ -50,7 +50,7 @@ t.test('with no flags every RunFlags field is at its default', async (t) => {
     kubeSubnetMgr: false, kubeAnnotationPrefix: 'flannel.alpha.coreos.com', netConfigPath: '/etc/kube-flannel/net-conf.json',
     subnetFile: '/run/flannel/subnet.env', subnetLeaseRenewMargin: 60, ipMasq: false, ipMasqFullyRandomDisable: false,
     iptablesResync: 5, iptablesForwardRules: true, healthzIp: '0.0.0.0', healthzPort: 0, setNodeNetworkUnavailable: true,
-    verbosity: 0, subnetMgr: 'etcd', validateSource: true, udpChecksum: true, logLevel: 'info',
+    verbosity: 0, subnetMgr: 'etcd', validateSource: true, udpChecksum: true, disabledOffloads: [], logLevel: 'info',
   });
 });
 
@@ -73,6 +73,9 @@ t.test('Go flag syntax: --flag value, --flag=value, -flag, booleans, repeats', a
   t.equal(flags(['--no-validate-source', '--no-udp-checksum']).validateSource, false);
   t.equal(flags(['--ip-masq=true', '--ip-masq-fully-random-disable=1']).ipMasqFullyRandomDisable, true);
   t.same(flags(['--etcd-endpoints', 'https://a:2379, https://b:2379']).etcdEndpoints, ['https://a:2379', 'https://b:2379']);
+  t.same(flags(['--disable-offload', 'udp-gso, gro', '--disable-offload=tso', '-disable-offload', 'gro']).disabledOffloads, ['tso', 'gro', 'udp-gso'],
+    '--disable-offload: comma-separated and repeated, in the canonical order, once each');
+  t.equal(flags(['--no-offload']).offload, false);
   t.equal(flags(['--ip-blackhole-route=false']).ipMasq, false, "a refused flag set to flanneld's default is accepted");
   t.same(parseRunArgs(['--iface', 'x', '--help']), { kind: 'help' });
   t.same(parseRunArgs(['-h']), { kind: 'help' });
@@ -104,6 +107,7 @@ t.test('bad values and syntax are refused naming the flag', async (t) => {
     [['--kube-subnet-mgr', '--subnet-mgr', 'etcd'], /^--subnet-mgr etcd conflicts with --kube-subnet-mgr/],
     [['--subnet-mgr', 'static'], /^--subnet-mgr static needs --leases/],
     [['--leases', '/x.json'], /^--leases is used only with --subnet-mgr static \(the subnet manager here is etcd\)/],
+    [['--disable-offload', 'tso,tx'], /^--disable-offload: unknown offload "tx": want one or more of tso, uso, gro, gro-udp, udp-gro, udp-gso/],
   ];
   for (const [args, re] of bad) t.throws(() => parseRunArgs(args), { name: 'UsageError', exitCode: 2, message: re }, args.join(' '));
 });

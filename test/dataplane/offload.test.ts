@@ -20,7 +20,7 @@ import { loadNative } from '../../src/native/load.js';
 import type { NativeBinding } from '../../src/native/binding.js';
 import { parseIpv4 } from '../../src/packet/ipv4.js';
 import { parseMac } from '../../src/packet/ethernet.js';
-import { PendingKick, TUN_OFFLOADS_BASE, TUN_OFFLOADS_USO } from '../../src/dataplane/offload.js';
+import { PendingKick, TUN_F_CSUM, TUN_F_USO4, TUN_OFFLOADS_BASE, TUN_OFFLOADS_USO } from '../../src/dataplane/offload.js';
 import { ACK, pattern, refSplit, setL4Checksum, tcp4, tcpSuper, udp4, vnetHeader, parseVnet, GSO } from '../native/fixtures/offload-ref.js';
 
 const native = loadNative();
@@ -36,7 +36,7 @@ async function settle(rounds = 30): Promise<void> {
 }
 
 /** Node A: LinuxTun over a socket pair (offloads on), node B: in memory. Small batches, one per wake. */
-function makePair(t: { teardown(fn: () => void): void }) {
+function makePair(t: { teardown(fn: () => void): void }, coalesce: { gro?: boolean; groUdp?: boolean } = {}) {
   const [peer, fd] = native.socketPair();
   const net = new MemoryNetwork();
   const node = (tun: LinuxTun | MemoryTun, ip: number, self: PeerLease, other: PeerLease) => {
@@ -47,7 +47,7 @@ function makePair(t: { teardown(fn: () => void): void }) {
     device.start();
     return device;
   };
-  const tunA = LinuxTun.fromFd({ fd, name: 'sock0', mtu: 1450, offloadFlags: TUN_OFFLOADS_BASE | TUN_OFFLOADS_USO });
+  const tunA = LinuxTun.fromFd({ fd, name: 'sock0', mtu: 1450, offloadFlags: TUN_OFFLOADS_BASE | TUN_OFFLOADS_USO, ...coalesce });
   const tunB = new MemoryTun('mem0', 1450);
   const a = node(tunA, A.publicIp, A, B);
   const b = node(tunB, B.publicIp, B, A);
@@ -101,6 +101,34 @@ t.test('segments from the peer go into our TUN as one coalesced write', async (t
   t.same(p.a.offloads(), ['csum', 'tso4', 'tso6', 'uso4', 'uso6', 'gro', 'gro-udp']);
 });
 
+t.test('--disable-offload gro / gro-udp: that protocol goes into the TUN one packet per write, the other still coalesces', async (t) => {
+  const tcpFlow = { src: '10.244.2.2', dst: '10.244.1.2', sport: 5201, dport: 40000 };
+  const udpFlow = { src: '10.244.2.2', dst: '10.244.1.2', sport: 5353, dport: 40001 };
+  const tcpSegs = [0, 1, 2, 3].map((i) => tcp4({ ...tcpFlow, seq: 100 + i * 1400, flags: ACK, payload: pattern(1400, i), id: i }));
+  const udpSegs = [0, 1, 2, 3].map((i) => udp4({ ...udpFlow, payload: pattern(1000, i), id: 50 + i }));
+  for (const [label, coalesce, offloads, tcpWrites, udpWrites] of [
+    ['gro off', { gro: false }, ['csum', 'tso4', 'tso6', 'uso4', 'uso6', 'gro-udp'], 4, 1],
+    ['gro-udp off', { groUdp: false }, ['csum', 'tso4', 'tso6', 'uso4', 'uso6', 'gro'], 1, 4],
+    ['both off', { gro: false, groUdp: false }, ['csum', 'tso4', 'tso6', 'uso4', 'uso6'], 4, 4],
+  ] as const) {
+    const p = makePair(t, coalesce);
+    t.same(p.a.offloads(), offloads, `${label}: offloads()`);
+    for (const [segs, writes, proto] of [[tcpSegs, tcpWrites, 'TCP'], [udpSegs, udpWrites, 'UDP']] as const) {
+      p.tunB.inject(...segs);
+      await settle();
+      const recs = p.records();
+      t.equal(recs.length, writes, `${label}: ${proto} in ${writes} write(s)`);
+      if (writes === segs.length) {
+        t.ok(recs.every((r) => parseVnet(r).gsoType === GSO.NONE && parseVnet(r).flags === 0), `${label}: ${proto} with zero virtio headers`);
+        t.same(recs.map((r) => r.subarray(10)), segs, `${label}: ${proto} packets unchanged, in order`);
+      } else {
+        t.equal(parseVnet(recs[0]!).gsoType, proto === 'TCP' ? GSO.TCPV4 : GSO.UDP_L4, `${label}: ${proto} coalesced`);
+      }
+    }
+    t.equal(p.a.counters.tunTxPackets, 8, `${label}: every packet counted`);
+  }
+});
+
 t.test('a checksum the sender left partial is finished on the way into our TUN, and counted', async (t) => {
   const p = makePair(t);
   const flow = { src: '10.244.2.2', dst: '10.244.1.2', sport: 5201, dport: 40000 };
@@ -125,15 +153,27 @@ t.test('in-memory seams report no offloads', async (t) => {
 
 t.test('negotiation: USO when accepted, the base set otherwise, none as the last resort', async (t) => {
   const einval = Object.assign(new Error('no'), { code: 'EINVAL' });
+  const asked: number[] = [];
   const fake = (accept: (flags: number) => boolean): NativeBinding => ({
-    tunSetOffload: (_fd: number, flags: number) => { if (!accept(flags)) throw einval; },
+    tunSetOffload: (_fd: number, flags: number) => { asked.push(flags); if (!accept(flags)) throw einval; },
   }) as unknown as NativeBinding;
-  t.equal(negotiateTunOffloads(fake(() => true), 3, true), TUN_OFFLOADS_BASE | TUN_OFFLOADS_USO);
-  t.equal(negotiateTunOffloads(fake((f) => (f & TUN_OFFLOADS_USO) === 0), 3, true), TUN_OFFLOADS_BASE, 'a pre-6.2 kernel');
-  t.equal(negotiateTunOffloads(fake(() => false), 3, true), 0, 'nothing accepted');
-  t.equal(negotiateTunOffloads(fake(() => true), 3, false), TUN_OFFLOADS_BASE, 'USO not asked for');
+  const both = { tso: true, uso: true };
+  t.equal(negotiateTunOffloads(fake(() => true), 3, both), TUN_OFFLOADS_BASE | TUN_OFFLOADS_USO);
+  t.equal(negotiateTunOffloads(fake((f) => (f & TUN_OFFLOADS_USO) === 0), 3, both), TUN_OFFLOADS_BASE, 'a pre-6.2 kernel');
+  asked.length = 0;
+  t.equal(negotiateTunOffloads(fake((f) => f === 0), 3, both), 0, 'nothing accepted');
+  t.same(asked, [TUN_OFFLOADS_BASE | TUN_OFFLOADS_USO, TUN_OFFLOADS_BASE, 0], 'each fallback tried, ending with no offloads set');
+  t.equal(negotiateTunOffloads(fake(() => false), 3, both), 0, 'even 0 refused: still no offloads');
+  t.equal(negotiateTunOffloads(fake(() => true), 3, { tso: true, uso: false }), TUN_OFFLOADS_BASE, 'USO not asked for');
+  asked.length = 0;
+  t.equal(negotiateTunOffloads(fake(() => true), 3, { tso: false, uso: true }), TUN_F_CSUM | TUN_OFFLOADS_USO, 'USO without TSO (--disable-offload tso)');
+  t.same(asked, [TUN_F_CSUM | TUN_OFFLOADS_USO]);
+  t.equal(negotiateTunOffloads(fake((f) => f === 0), 3, { tso: false, uso: true }), 0, 'USO refused without TSO: none');
+  asked.length = 0;
+  t.equal(negotiateTunOffloads(fake(() => true), 3, { tso: false, uso: false }), 0, 'neither asked for');
+  t.same(asked, [0], 'the device is still set to none (an attached persistent TUN may carry old flags)');
   const eperm = { tunSetOffload: () => { throw Object.assign(new Error('x'), { code: 'EBADF' }); } } as unknown as NativeBinding;
-  t.throws(() => negotiateTunOffloads(eperm, 3, true), { code: 'EBADF' }, 'other errors are not a refusal');
+  t.throws(() => negotiateTunOffloads(eperm, 3, both), { code: 'EBADF' }, 'other errors are not a refusal');
 });
 
 t.test('LinuxBind falls back to plain recvmmsg when UDP_GRO is refused', async (t) => {

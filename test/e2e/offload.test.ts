@@ -2,7 +2,8 @@
 /**
  * Offloads end to end: two vxtun nodes on the lab underlay with `ethtool -K ul0 tx off`
  * (a real NIC's frame sizes), once with offloads on (the default) and once with
- * `--no-offload`. Bulk TCP between pods both ways (iperf3 for 2 s each way, and 16 MiB
+ * `--no-offload`, and once with a different set of single offloads disabled on each node
+ * (`--disable-offload`). Bulk TCP between pods both ways (iperf3 for 2 s each way, and 16 MiB
  * hashed at both ends), the offloads vxtun reports, no 'bad-gso' drops, and on the wire
  * only real-size frames (<= 1514 bytes) from vxtun. With offloads on, GRO is also turned
  * on for ul0 of the receiving node in a second round, so the kernel coalesces VXLAN
@@ -87,11 +88,14 @@ function sentFrameLengths(file: string, srcIp: string): number[] {
     .map((r) => r.origLen);
 }
 
-for (const mode of ['on', 'off'] as const) {
+/** 'some': single offloads disabled, a different set on each node (--disable-offload). */
+const SOME = { master: ['--disable-offload', 'gro,udp-gso'], worker1: ['--disable-offload=tso', '--disable-offload=udp-gro'] } as Record<string, string[]>;
+
+for (const mode of ['on', 'off', 'some'] as const) {
   t.test(`bulk TCP between vxtun pods, offloads ${mode}`, { skip: skip ?? false }, async (t) => {
     const { cluster, files, scratch, runs } = labFixture(t, { name: `vxo${mode}`, nodes: [{ name: 'master', pods: 1 }, { name: 'worker1', pods: 1 }], txOffloadOff: true });
     files.writeLeases(cluster.nodes.map((n, i) => peerOf(n, vtepMacFor(i))));
-    for (const node of cluster.nodes) runs.push(await startVxtun(node, { files, args: mode === 'off' ? ['--no-offload'] : [] }));
+    for (const node of cluster.nodes) runs.push(await startVxtun(node, { files, args: mode === 'off' ? ['--no-offload'] : mode === 'some' ? SOME[node.name]! : [] }));
     const [master, worker] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]];
     const [p1, p2] = [master.pods[0]!, worker.pods[0]!];
 
@@ -100,6 +104,13 @@ for (const mode of ['on', 'off'] as const) {
     if (mode === 'on') t.ok(offloads.includes('gro') && offloads.includes('udp-gro') && offloads.includes('udp-gso'), 'coalescing, UDP GRO and UDP GSO on');
     if (mode === 'on' && offloads.includes('uso4')) t.ok(offloads.includes('gro-udp'), 'with USO: coalesced UDP writes on');
     if (mode === 'off') t.same(offloads, [], '--no-offload: none');
+    if (mode === 'some') {
+      t.ok(['csum', 'tso4', 'tso6', 'udp-gro'].every((o) => offloads.includes(o)) && !offloads.includes('gro') && !offloads.includes('udp-gso'),
+        `master with gro and udp-gso disabled: ${offloads.join(', ')}`);
+      const w = (logEntry(runs[1]!, 'forwarding')?.offloads as string[] | undefined) ?? ['?'];
+      t.ok(w.includes('gro') && w.includes('udp-gso') && !w.includes('tso4') && !w.includes('tso6') && !w.includes('udp-gro'),
+        `worker1 with tso and udp-gro disabled: ${w.join(', ')}`);
+    }
 
     const file = path.join(scratch, 'master-ul0.pcap');
     const cap = await captureUnderlay(master, { file, filter: 'udp port 8472' });
@@ -118,7 +129,7 @@ for (const mode of ['on', 'off'] as const) {
 
     const x1 = await hashedTransfer(p1, p2, 7400, 16 << 20);
     t.ok(x1.ok, `16 MiB pod1 ⇄ pod2 intact (${x1.detail})`);
-    if (mode === 'on') {
+    if (mode !== 'off') {
       // GRO on ul0, as a real NIC has it: the kernel now coalesces VXLAN datagrams for our
       // UDP_GRO socket. (A veth only does GRO for frames from a peer without TSO: the
       // bridge ports get tx off too.)
@@ -140,6 +151,21 @@ for (const mode of ['on', 'off'] as const) {
         if (r.node === worker) t.ok((stats?.tun?.udpSuperWritten ?? 0) > 0, `${r.node.name}: wrote coalesced UDP datagrams to its TUN (${stats?.tun?.udpSuperWritten})`);
         t.ok((stats?.bind?.['gso.sends'] ?? 0) > 0, `${r.node.name}: sent with UDP GSO`);
         t.ok((stats?.bind?.['gro.coalesced'] ?? 0) > 0, `${r.node.name}: received coalesced datagrams once ul0 had GRO`);
+      }
+      if (mode === 'some') {
+        const stats = logEntry(r, 'stopped; host state removed')?.offloadStats as { tun?: Record<string, number>; bind?: Record<string, number> } | undefined;
+        const tcpSuperWritten = (stats?.tun?.superWritten ?? 0) - (stats?.tun?.udpSuperWritten ?? 0);
+        if (r.node === master) {
+          t.ok((stats?.tun?.superRead ?? 0) > 0, 'master (tso on): read TCP super-packets from its TUN');
+          t.equal(tcpSuperWritten, 0, 'master (gro off): no coalesced TCP writes');
+          t.equal(stats?.bind?.['gso.sends'] ?? 0, 0, 'master (udp-gso off): no UDP GSO sends');
+          t.ok((stats?.bind?.['gro.coalesced'] ?? 0) > 0, 'master (udp-gro on): received coalesced datagrams once ul0 had GRO');
+        } else {
+          t.equal(stats?.tun?.superRead ?? 0, 0, 'worker1 (tso off): no TCP super-packets read');
+          t.ok(tcpSuperWritten > 0, 'worker1 (gro on): coalesced TCP writes');
+          t.ok((stats?.bind?.['gso.sends'] ?? 0) > 0, 'worker1 (udp-gso on): UDP GSO sends');
+          t.equal(stats?.bind?.['gro.coalesced'] ?? 0, 0, 'worker1 (udp-gro off): nothing coalesced by the kernel, even with GRO on ul0');
+        }
       }
     }
   });

@@ -7,7 +7,7 @@
  * SOCK_SEQPACKET pair standing in for the TUN fd (no privileges needed).
  */
 import t from 'tap';
-import { Rig } from './fixtures/offload-rig.js';
+import { Rig, native } from './fixtures/offload-rig.js';
 import { ACK, GSO, NEEDS_CSUM, PSH, SYN, FIN, ipv4ChecksumOk, l4ChecksumOk, parseVnet, pattern, refSplit, tcp4, udp4, type Flow } from './fixtures/offload-ref.js';
 import { onesSum, pseudoHeaderSum } from '../../src/packet/checksum.js';
 import { VERDICT_DROP, VERDICT_TUN } from '../../src/dataplane/batch.js';
@@ -138,4 +138,18 @@ t.test('other traffic passes with zero headers, in order; verdicts are honoured'
   t.same(payloadOf(out[0]!.pkt), Buffer.concat([payloadOf(f[0]!), payloadOf(f[1]!), payloadOf(opts)]));
   t.ok(isZero(out[1]!));
   t.same(out[1]!.pkt, udp);
+});
+
+t.test('tunOffloadNew coalesce: bit 1 TCP, bit 2 UDP; anything above 3 is refused', async (t) => {
+  const segs = run({}, 0, 3);
+  const udp = [0, 1, 2].map((i) => udp4({ sport: 7, payload: pattern(500, i), id: 10 + i }));
+  for (const [coalesce, tcpWrites, udpWrites] of [[0, 3, 3], [1, 1, 3], [2, 3, 1], [3, 1, 1]] as const) {
+    const rig = new Rig({ capacity: 128, maxPacket: 65535, coalesce });
+    t.teardown(() => rig.close());
+    rig.write(segs);
+    t.equal(written(rig).length, tcpWrites, `coalesce ${coalesce}: TCP writes`);
+    rig.write(udp);
+    t.equal(written(rig).length, udpWrites, `coalesce ${coalesce}: UDP writes`);
+  }
+  t.throws(() => native.tunOffloadNew(3, new Float64Array(16), 0, 4), { name: 'RangeError', message: /coalesce/ });
 });
