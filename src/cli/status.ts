@@ -118,6 +118,7 @@ export function formatStatus(s: VxtunStatus): string {
     ['received (VXLAN)', String(t.udpRxPackets), humanBytes(t.udpRxBytes)],
     ['written to TUN', String(t.tunTxPackets), humanBytes(t.tunTxBytes)],
     ['checksums finished', String(t.checksumsFinished ?? 0), ''],
+    ['longer than TUN MTU', String(t.overMtu ?? 0), ''],
     ['ICMP unreachable sent', String(t.icmpUnreachSent), ''],
     ['dropped', String(t.drops), ''],
   ], [false, true, true]).replace(/^/gm, '  '));

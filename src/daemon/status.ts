@@ -73,6 +73,8 @@ export interface VxtunStatus {
     udpRxPackets: number; udpRxBytes: number; tunTxPackets: number; tunTxBytes: number;
     /** Inner packets whose leaked partial L4 checksum was finished before the TUN write. */
     checksumsFinished: number;
+    /** Accepted inner packets longer than the TUN's MTU (see DeviceCounters.overMtu). */
+    overMtu: number;
     icmpUnreachSent: number; drops: number;
   };
   /** Non-zero drops by reason name. */
@@ -150,7 +152,7 @@ export function buildStatus(
     totals: {
       tunRxPackets: c.tunRxPackets, tunRxBytes: c.tunRxBytes, udpTxPackets: c.udpTxPackets, udpTxBytes: c.udpTxBytes,
       udpRxPackets: c.udpRxPackets, udpRxBytes: c.udpRxBytes, tunTxPackets: c.tunTxPackets, tunTxBytes: c.tunTxBytes,
-      checksumsFinished: c.checksumsFinished, icmpUnreachSent: c.icmpUnreachSent, drops: dropTotal,
+      checksumsFinished: c.checksumsFinished, overMtu: c.overMtu, icmpUnreachSent: c.icmpUnreachSent, drops: dropTotal,
     },
     drops: { ...c.drops } as Record<string, number>,
     batches: {

@@ -24,6 +24,13 @@ export class DeviceCounters {
    * TUN write so the pod's stack accepts them.
    */
   checksumsFinished = 0;
+  /**
+   * Accepted inner packets longer than the TUN's MTU: a peer whose MTU is larger than ours,
+   * or a kernel peer's whole TSO frame on a veth underlay (of those, the TUN stat
+   * `oversizeTcp` counts the ones handed to the kernel to cut). The kernel fragments the
+   * rest or answers "fragmentation needed" (DF).
+   */
+  overMtu = 0;
   /** ICMP destination-unreachable messages written back into the TUN. */
   icmpUnreachSent = 0;
   /** Batches processed per direction, and packets in them (mean batch size = packets / batches). */
@@ -49,6 +56,7 @@ export class DeviceCounters {
       udpRxPackets: this.udpRxPackets, udpRxBytes: this.udpRxBytes,
       tunTxPackets: this.tunTxPackets, tunTxBytes: this.tunTxBytes,
       checksumsFinished: this.checksumsFinished,
+      overMtu: this.overMtu,
       icmpUnreachSent: this.icmpUnreachSent,
       encapBatches: this.encapBatches, decapBatches: this.decapBatches,
       drops,
@@ -62,6 +70,7 @@ export interface CountersSnapshot {
   udpRxPackets: number; udpRxBytes: number;
   tunTxPackets: number; tunTxBytes: number;
   checksumsFinished: number;
+  overMtu: number;
   icmpUnreachSent: number;
   encapBatches: number; decapBatches: number;
   drops: Partial<Record<DropReason, number>>;

@@ -33,12 +33,15 @@ export class Decapsulator {
   readonly #mac: Uint8Array;
   readonly #vni: number;
   readonly #validateSource: boolean;
+  readonly #tunMtu: number;
   /** The second VXLAN word we accept (VNI << 8), and our MAC as a 32 + 16-bit pair, int32, for the fast path. */
   readonly #vniWord: number;
   readonly #macHi: number;
   readonly #macLo: number;
 
-  constructor(config: DeviceConfig, table: SubnetTable, counters: DeviceCounters) {
+  /** tunMtu: the TUN's MTU, for counters.overMtu (0: unknown, nothing counted). */
+  constructor(config: DeviceConfig, table: SubnetTable, counters: DeviceCounters, tunMtu = 0) {
+    this.#tunMtu = tunMtu > 0 ? tunMtu : 0xffff;
     this.#table = table;
     this.#counters = counters;
     this.#mac = Uint8Array.from(config.vtepMac);
@@ -94,7 +97,9 @@ export class Decapsulator {
     const validate = this.#validateSource;
     const table = this.#table;
     const addr = batch.addr;
+    const mtu = this.#tunMtu;
     let accepted = 0;
+    let overMtu = 0;
     let rxBytes = 0;
     // Datagrams of a batch mostly come from one peer (a UDP_GRO run is one sender): look the
     // sender up only when it changes. Per batch, so a table update is seen by the next one.
@@ -126,6 +131,7 @@ export class Decapsulator {
       off[i] = ip;
       len[i] = total;
       verdict[i] = VERDICT_TUN;
+      if (total > mtu) overMtu++;
       if (peer !== undefined) {
         peer.rxPackets++;
         peer.rxBytes += total;
@@ -133,6 +139,7 @@ export class Decapsulator {
       }
       accepted++;
     }
+    counters.overMtu += overMtu;
     counters.udpRxPackets += n;
     counters.udpRxBytes += rxBytes;
     return accepted;

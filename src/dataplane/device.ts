@@ -70,7 +70,7 @@ export class Device {
     this.#tx = new PacketBatch(options.config.batchSize, Math.max(this.tun.mtu + 1, 576), DEFAULT_HEADROOM);
     this.#rx = new PacketBatch(options.config.batchSize, MAX_DATAGRAM, DEFAULT_HEADROOM);
     this.#encap = new Encapsulator(options.config, options.table, this.counters, options.hasher);
-    this.#decap = new Decapsulator(options.config, options.table, this.counters);
+    this.#decap = new Decapsulator(options.config, options.table, this.counters, this.tun.mtu);
     this.#onEncap = options.onEncap;
     this.#onDecap = options.onDecap;
   }

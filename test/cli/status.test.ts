@@ -117,7 +117,7 @@ t.test('formatting helpers', async (t) => {
     lease: { subnet: 's', publicIp: 'p', vtepMac: 'm', vni: 1, port: 8472, network: 'n' },
     interface: { name: 'eth0', ifaceAddr: 'a', publicIp: 'a', mtu: 1500 }, tun: { name: 'flannel.1', mtu: 1450 },
     peers: [], drops: {}, offloads: ['gso', 'gro'], offloadStats: { tun: { superRead: 3 } }, memory: { rss: 1, heapUsed: 1, heapOld: 1, gcMinor: 7, gcMajor: 2 },
-    totals: { tunRxPackets: 0, tunRxBytes: 0, udpTxPackets: 0, udpTxBytes: 0, udpRxPackets: 0, udpRxBytes: 0, tunTxPackets: 0, tunTxBytes: 0, checksumsFinished: 0, icmpUnreachSent: 0, drops: 0 },
+    totals: { tunRxPackets: 0, tunRxBytes: 0, udpTxPackets: 0, udpTxBytes: 0, udpRxPackets: 0, udpRxBytes: 0, tunTxPackets: 0, tunTxBytes: 0, checksumsFinished: 0, overMtu: 0, icmpUnreachSent: 0, drops: 0 },
     batches: { encap: 0, decap: 0, meanEncapSize: 0, meanDecapSize: 0 },
     controlPlane: { leaseRenewals: 0, storeWatchUp: false }, capture: { sessions: 0, captured: 0, dropped: 0 },
   });

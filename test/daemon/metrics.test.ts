@@ -46,6 +46,7 @@ t.test('scrapes read the counters: peers, drops, totals, batches, control plane,
   cp.leaseRenewed();
   cp.setWatchUp(false);
   pair.a.source.device.counters.checksumsFinished = 2; // what a LinuxTun's write reports (test/dataplane/offload.test.ts)
+  pair.a.source.device.counters.overMtu = 5; // what decap counts (test/dataplane/decap.test.ts)
 
   text = await scrape(m.url);
   t.equal(sample(text, 'vxtun_peer_packets_total{peer="10.244.2.0/24",direction="tx"}'), 3);
@@ -58,6 +59,7 @@ t.test('scrapes read the counters: peers, drops, totals, batches, control plane,
   t.equal(sample(text, 'vxtun_packets_total{path="udp_tx"}'), 3);
   t.equal(sample(text, 'vxtun_packets_total{path="udp_rx"}'), 1);
   t.equal(sample(text, 'vxtun_icmp_unreachable_sent_total'), 1);
+  t.equal(sample(text, 'vxtun_over_mtu_packets_total'), 5);
   t.equal(sample(text, 'vxtun_checksums_finished_total'), 2);
   t.ok(sample(text, 'vxtun_batches_total{direction="encap"}')! >= 1);
   t.ok(sample(text, 'vxtun_batch_size_mean{direction="encap"}')! > 0);

@@ -67,3 +67,22 @@ t.test('fast path and codec chain agree on 20,000 corrupted datagrams', async (t
   t.ok(accepted > 1000, `valid datagrams went through (${accepted})`);
   t.ok(reasons.size >= 8, `many different refusals exercised: ${[...reasons].join(', ')}`);
 });
+
+t.test('inner packets longer than the TUN MTU are accepted and counted in overMtu', async (t) => {
+  const config = deviceConfig({ vni: 7, vtepMac: OUR, network: parseIpv4('10.244.0.0'), networkPrefixLen: 16, validateSource: false, batchSize: 4 });
+  const frame = (payload: number): Buffer => buildVxlanFrame({ vni: 7, innerDstMac: OUR, innerSrcMac: '02:aa:00:00:00:01',
+    inner: buildIpv4({ src: '10.244.1.2', dst: '10.244.2.2', proto: 17, payload: Buffer.alloc(payload) }) });
+  const run = (mtu: number | undefined): DeviceCounters => {
+    const counters = new DeviceCounters();
+    const decap = new Decapsulator(config, new SubnetTable(), counters, mtu);
+    const batch = new PacketBatch(4, 4096);
+    // inner lengths: 1450 (= MTU), 1451, 3000, 100
+    [1430, 1431, 2980, 80].forEach((p, i) => batch.fill(i, frame(p), parseIpv4('192.168.50.1'), 4000));
+    t.equal(decap.run(batch, 4, 0), 4, 'all four accepted: the kernel decides what happens to the long ones');
+    return counters;
+  };
+  t.equal(run(1450).overMtu, 2, 'two longer than 1450 (one equal to it is not)');
+  t.equal(run(1450).snapshot().overMtu, 2, 'in the snapshot');
+  t.equal(run(undefined).overMtu, 0, 'MTU unknown: nothing counted');
+  t.equal(run(65535).overMtu, 0);
+});

@@ -52,6 +52,7 @@ t.test('vxtun and a kernel VTEP on a veth underlay with default offloads', { ski
   const { counters, tun } = stopReport(run);
   t.ok((counters.checksumsFinished ?? 0) > 0, `vxtun finished leaked partial checksums (${counters.checksumsFinished})`);
   t.ok((tun.oversizeTcp ?? 0) > 0, `vxtun handed TCP packets over the MTU to the kernel to cut (${tun.oversizeTcp})`);
+  t.ok((counters.overMtu ?? 0) >= (tun.oversizeTcp ?? 0) && (counters.overMtu ?? 0) > 0, `and counted them among the packets longer than the TUN MTU (${counters.overMtu})`);
   t.equal(Object.values(counters.drops ?? {}).length, 0, `no drops (${JSON.stringify(counters.drops)})`);
   t.match(run.log(), /"event":"checksumsFinished"/, 'and said so in its log, once it happened');
 });
