@@ -60,9 +60,9 @@ export function parseOffloadSwitches(entries: readonly string[]): OffloadSwitch[
   return OFFLOAD_SWITCHES.filter((s) => chosen.has(s));
 }
 
-/** The seams' options with `disabled` switched off (`all: false` = --no-offload: everything off). */
-export function offloadChoice(disabled: readonly OffloadSwitch[], all = true): { tun: TunOffloadChoice; bind: BindOffloadChoice } {
-  const on = (s: OffloadSwitch): boolean => all && !disabled.includes(s);
+/** The seams' options with `disabled` switched off; `offload` false (--no-offload) turns everything off. */
+export function offloadChoice(disabled: readonly OffloadSwitch[], offload = true): { tun: TunOffloadChoice; bind: BindOffloadChoice } {
+  const on = (s: OffloadSwitch): boolean => offload && !disabled.includes(s);
   const uso = on('uso');
   const tun = { tso: on('tso'), uso, gro: on('gro'), groUdp: uso && on('gro-udp') };
   return {
