@@ -68,7 +68,13 @@ export interface LabVxtun {
   readonly child: ChildProcess;
   /** Everything it logged so far (pino JSON lines on stderr). */
   log(): string;
-  /** SIGTERM, wait for exit; resolves with the exit code (null when killed by a signal). */
+  /**
+   * Resolves with the exit code (null when killed by a signal) once the process has exited
+   * and its stdout/stderr are closed, so log() then holds everything it wrote. ('exit' can
+   * come before the last output is read; 'close' cannot.)
+   */
+  readonly exited: Promise<number | null>;
+  /** SIGTERM, then the same as `exited`. */
   stop(): Promise<number | null>;
 }
 
@@ -107,19 +113,16 @@ export async function launchVxtunRun(
   let log = '';
   child.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
   child.stdout?.on('data', (d: Buffer) => { log += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   await waitForOutput(child, child.stderr, /"msg":"forwarding"/, o.timeoutMs ?? 15_000);
-  let exit: Promise<number | null> | undefined;
   return {
     node,
     child,
     log: () => log,
+    exited,
     stop() {
-      exit ??= new Promise<number | null>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-        child.once('exit', (code) => resolve(code));
-        void stopChild(child, 'SIGTERM', 5000);
-      });
-      return exit;
+      void stopChild(child, 'SIGTERM', 5000);
+      return exited;
     },
   };
 }

@@ -65,7 +65,7 @@ t.test('vxtun nodes and a kernel flannel node, leases from the Kubernetes API', 
     let log = '';
     child.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
     child.stdout?.on('data', (d: Buffer) => { log += d.toString(); });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     const run: KubeRun = { node, log: () => log, exited, stop: async () => { await stopChild(child, 'SIGTERM', 5000); runs.delete(run); return exited; } };
     runs.add(run);
     await waitForOutput(child, child.stderr, /"msg":"forwarding"/, 30_000);

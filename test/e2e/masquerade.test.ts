@@ -91,7 +91,11 @@ t.test('vxtun run --ip-masq installs, keeps and removes flanneld\'s rules', { sk
       now = master.ns.exec('iptables', '-t', 'nat', '-S');
     }
     t.equal(now, flanneldNat(master.subnet, randomFully), 'restored, in order');
-    t.match(runs[0]!.log(), /Some iptables rules are missing; deleting and recreating rules/);
+    // The daemon logs the repair after its last iptables call returns, so the rules can be
+    // back a moment before the line reaches its stderr: wait for the line too.
+    const said = /Some iptables rules are missing; deleting and recreating rules/;
+    for (let i = 0; i < 40 && !said.test(runs[0]!.log()); i++) await new Promise((r) => setTimeout(r, 250));
+    t.match(runs[0]!.log(), said);
   });
 
   t.test('SIGTERM removes the rules and chains', async (t) => {
