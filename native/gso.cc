@@ -6,6 +6,7 @@
 
 #include "bytes.h"
 #include "checksum.h"
+#include "partial_csum.h"
 #include "vnet.h"
 
 namespace vxtun {
@@ -90,6 +91,23 @@ uint32_t WriteSegment(const GsoPlan& p, const uint8_t* pkt, uint32_t i, uint8_t*
   if (c == 0) c = 0xffff;  // -0: required for UDP (0 = none), equivalent for TCP
   Set16(l4 + csumAt, c);
   return total;
+}
+
+bool PlanOversizeTcp(const uint8_t* p, uint32_t len, uint32_t mtu, GsoPlan* plan) {
+  if (mtu == 0 || len <= mtu || len < 41 || p[0] != 0x45 || p[9] != 6 || Get16(p + 2) != len ||
+      (Get16(p + 6) & 0x3fff) != 0)
+    return false;
+  const uint32_t doff = (p[32] >> 4) * 4u;
+  if (doff < 20 || 20 + doff >= mtu || (p[33] & (kTcpSyn | kTcpRst)) != 0) return false;
+  if (!HoldsPseudoSum(p, 20, true, len - 20)) return false;
+  plan->len = len;
+  plan->ipLen = 20;
+  plan->hdrLen = static_cast<uint16_t>(20 + doff);
+  plan->gsoSize = static_cast<uint16_t>(mtu - 20 - doff);
+  plan->proto = 6;
+  plan->v6 = false;
+  plan->count = (len - plan->hdrLen + plan->gsoSize - 1) / plan->gsoSize;
+  return true;
 }
 
 bool FinishChecksum(const VnetHdr& h, uint8_t* pkt, size_t len) {

@@ -9,12 +9,14 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "addon.h"
 #include "args.h"
 #include "batch.h"
 #include "offload.h"
 #include "partial_csum.h"
+#include "vnet.h"
 
 namespace vxtun {
 
@@ -140,15 +142,35 @@ napi_value JsTunRead(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// tunWrite(fd, batch, n, want, offload?, finished?) -> written. One write() per packet
-// i < n with verdict[i] == want. Every selected packet must lie inside bytes (RangeError
-// naming the index, before any write). Before it is written, a packet whose L4 checksum a
-// sender left as a partial sum is finished in place (FinishLeakedChecksum), and
+// Writes an oversize TCP packet (PlanOversizeTcp) to a TUN without virtio headers as the
+// MTU-sized segments the kernel would have cut it into (WriteSegment), each with its own
+// write(). True when every segment was taken. The segment buffer grows once, to the
+// largest MTU seen, and is reused.
+bool WriteCutTcp(int fd, const GsoPlan& plan, const uint8_t* p) {
+  thread_local std::vector<uint8_t> seg;
+  if (seg.size() < static_cast<size_t>(plan.hdrLen) + plan.gsoSize) seg.resize(static_cast<size_t>(plan.hdrLen) + plan.gsoSize);
+  bool all = true;
+  for (uint32_t i = 0; i < plan.count; i++) {
+    const uint32_t len = WriteSegment(plan, p, i, seg.data());
+    ssize_t r;
+    do r = write(fd, seg.data(), len);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) all = false;
+  }
+  return all;
+}
+
+// tunWrite(fd, batch, n, want, offload?, finished?, mtu?) -> written. One write() per
+// packet i < n with verdict[i] == want. Every selected packet must lie inside bytes
+// (RangeError naming the index, before any write). Before it is written, a packet whose L4
+// checksum a sender left as a partial sum is finished in place (FinishLeakedChecksum), and
 // finished[0] (a Float64Array, when given) grows by one. Write failures (EAGAIN included)
 // are skipped and not counted; EINTR is retried. With an offload handle, TCP (and with
-// USO, UDP) runs are coalesced: see TunWriteVnet.
+// USO, UDP) runs are coalesced: see TunWriteVnet. Without one, `mtu` (the TUN's MTU; 0 or
+// absent: unknown) lets an oversize TCP packet that PlanOversizeTcp accepts be cut into
+// segments here (WriteCutTcp); finished[1], when finished has two elements, counts those.
 napi_value JsTunWrite(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
+  napi_value argv[7];
   GetArgs(env, info, argv);
   int fd;
   uint32_t n, want;
@@ -156,8 +178,9 @@ napi_value JsTunWrite(napi_env env, napi_callback_info info) {
   Batch* b = UnwrapBatch(env, argv[1]);
   if (!b || !ArgU32(env, argv[2], "n", b->capacity, &n) || !ArgU32(env, argv[3], "want", 0xff, &want)) return nullptr;
   double* finished = nullptr;
+  size_t finishedLen = 0;
   if (!IsUndefined(env, argv[5])) {
-    size_t count;
+    size_t& count = finishedLen;
     if (!ArgTyped(env, argv[5], "finished", napi_float64_array, "Float64Array", reinterpret_cast<void**>(&finished), &count))
       return nullptr;
     if (count < 1) {
@@ -175,10 +198,13 @@ napi_value JsTunWrite(napi_env env, napi_callback_info info) {
   }
   TunOffload* st = nullptr;
   if (!IsUndefined(env, argv[4]) && !(st = UnwrapTunOffload(env, argv[4], "offload"))) return nullptr;
+  uint32_t plainMtu = 0;
+  if (!IsUndefined(env, argv[6]) && !ArgU32(env, argv[6], "mtu", 65535, &plainMtu)) return nullptr;
   // Every argument is good: only now are packets touched.
   uint32_t fixed = 0;
-  // (A TCP packet over the MTU is left to TunWriteVnet, which has the kernel finish it.)
-  const uint32_t mtu = st != nullptr ? st->mtu : 0;
+  // (A TCP packet over the MTU is left to the cut below or to TunWriteVnet, which has the
+  // kernel cut it: either needs its checksum field still holding the pseudo-header sum.)
+  const uint32_t mtu = st != nullptr ? st->mtu : plainMtu;
   for (uint32_t i = 0; i < n; i++) {
     uint8_t* p = b->bytes + b->off[i];
     if (b->verdict[i] != want || (mtu != 0 && b->len[i] > mtu && p[9] == 6)) continue;
@@ -186,14 +212,21 @@ napi_value JsTunWrite(napi_env env, napi_callback_info info) {
   }
   if (finished != nullptr) finished[0] += fixed;
   if (st != nullptr) return TunWriteVnet(env, fd, b, n, want, st);
-  uint32_t written = 0;
+  uint32_t written = 0, cut = 0;
   for (uint32_t i = 0; i < n; i++) {
     if (b->verdict[i] != want) continue;
+    GsoPlan plan;
+    if (mtu != 0 && b->len[i] > mtu && PlanOversizeTcp(b->bytes + b->off[i], b->len[i], mtu, &plan)) {
+      if (WriteCutTcp(fd, plan, b->bytes + b->off[i])) written++;
+      cut++;
+      continue;
+    }
     ssize_t r;
     do r = write(fd, b->bytes + b->off[i], b->len[i]);
     while (r < 0 && errno == EINTR);
     if (r >= 0) written++;
   }
+  if (finished != nullptr && finishedLen >= 2) finished[1] += cut;
   napi_value out;
   napi_create_uint32(env, written, &out);
   return out;

@@ -81,27 +81,19 @@ int WriteMerged(int fd, TunOffload* st, const GroItem& it) {
   return WriteAll(fd, iov, m);
 }
 
-// An IPv4 TCP packet longer than the TUN's MTU whose checksum field holds the pseudo-header
-// sum: a peer's TSO frame that crossed a veth underlay whole, which a real NIC would have
-// cut (a kernel VTEP on the same kind of underlay takes it as one GSO packet). Written as
-// it is, the kernel would not forward it past the MTU (DF) and TCP would stall; written as
-// a GSO_TCPV4 super-packet of MTU-sized segments, the kernel cuts it where the sender's NIC
-// would have (PSH/FIN on the last segment, IDs counted up). Like a kernel VTEP, the payload
-// is trusted: its checksum was never computed, so there is nothing to verify. Returns the
-// errno of the write, 0 when the kernel took it, or -1 when the packet does not qualify
-// (it is then written as it is).
+// An oversize TCP packet that PlanOversizeTcp accepts, written as a GSO_TCPV4 super-packet
+// of MTU-sized segments: the kernel cuts it where the sender's NIC would have (PSH/FIN on
+// the last segment, IDs counted up). Written as it is, the kernel would not forward it past
+// the MTU (DF) and TCP would stall. Returns the errno of the write, 0 when the kernel took
+// it, or -1 when the packet does not qualify (it is then written as it is).
 int WriteOversizeTcp(int fd, TunOffload* st, uint8_t* p, uint32_t len) {
-  if (st->mtu == 0 || len <= st->mtu || len < 41 || p[0] != 0x45 || p[9] != 6 || Get16(p + 2) != len ||
-      (Get16(p + 6) & 0x3fff) != 0)
-    return -1;
-  const uint32_t doff = (p[32] >> 4) * 4u;
-  if (doff < 20 || 20 + doff >= st->mtu || (p[33] & (kTcpSyn | kTcpRst)) != 0) return -1;
-  if (!HoldsPseudoSum(p, 20, true, len - 20)) return -1;
+  GsoPlan plan;
+  if (!PlanOversizeTcp(p, len, st->mtu, &plan)) return -1;
   VnetHdr v;
   v.flags = kVnetNeedsCsum;
   v.gsoType = static_cast<uint8_t>(kGsoTcpV4 | ((p[33] & kTcpCwr) ? kGsoEcn : 0));
-  v.hdrLen = static_cast<uint16_t>(20 + doff);
-  v.gsoSize = static_cast<uint16_t>(st->mtu - 20 - doff);
+  v.hdrLen = plan.hdrLen;
+  v.gsoSize = plan.gsoSize;
   v.csumStart = 20;
   v.csumOffset = 16;
   WriteVnetHdr(st->hdr, v);

@@ -79,6 +79,16 @@ bool PlanGso(const VnetHdr& h, const uint8_t* pkt, size_t len, size_t maxSegment
 // the first; UDP: length; the full L4 checksum of the segment.
 uint32_t WriteSegment(const GsoPlan& plan, const uint8_t* pkt, uint32_t i, uint8_t* out);
 
+// An IPv4 TCP packet longer than the TUN's MTU that a real NIC would have cut: a peer's TSO
+// frame that crossed a veth underlay whole. Qualifies when it has no IP options, its total
+// length is len, it is not a fragment, it is neither SYN nor RST, its data offset is sane,
+// and its checksum field holds the pseudo-header sum (a TSO frame's payload was never
+// summed, so there is nothing to verify: like a kernel VTEP, we trust it). Fills *plan
+// with MTU-sized segments (gso_size = mtu - IP - TCP header) and returns true; false for
+// anything else (written as it is). Both TUN write paths use it: with virtio headers the
+// kernel cuts (GSO_TCPV4), without them WriteSegment does.
+bool PlanOversizeTcp(const uint8_t* pkt, uint32_t len, uint32_t mtu, GsoPlan* plan);
+
 // GSO_NONE with NEEDS_CSUM: the L4 checksum field holds the pseudo-header sum; completes
 // it over pkt[csum_start, len). False (nothing written) when the field lies outside the packet.
 bool FinishChecksum(const VnetHdr& h, uint8_t* pkt, size_t len);

@@ -94,7 +94,7 @@ export function createMetricsRegistry(o: MetricsOptions): { registry: Registry; 
     for (let i = 1; i < DROP_REASONS.length; i++) m.inc({ reason: DROP_REASONS[i]! }, device.counters.drops[i]!);
   });
   counter('vxtun_checksums_finished_total', 'Inner packets whose partial TCP/UDP checksum (left by a sender for a NIC, e.g. a kernel VTEP on a veth underlay) was finished before the TUN write', [], (m) => m.inc(device.counters.checksumsFinished));
-  counter('vxtun_over_mtu_packets_total', 'Accepted inner packets longer than the TUN MTU (a peer with a larger MTU, or a kernel peer\'s whole TSO frame on a veth underlay); the kernel fragments them, answers "fragmentation needed", or (TUN stat oversizeTcp) cuts them', [], (m) => m.inc(device.counters.overMtu));
+  counter('vxtun_over_mtu_packets_total', 'Accepted inner packets longer than the TUN MTU (a peer with a larger MTU, or a kernel peer\'s whole TSO frame on a veth underlay); the kernel fragments them, answers "fragmentation needed", or (TUN stat oversizeTcp) they are cut into MTU-sized segments', [], (m) => m.inc(device.counters.overMtu));
   counter('vxtun_icmp_unreachable_sent_total', 'ICMP net-unreachable messages written back into the TUN', [], (m) => m.inc(device.counters.icmpUnreachSent));
   counter('vxtun_batches_total', 'Batches processed, by direction', ['direction'], (m) => {
     m.inc({ direction: 'encap' }, device.counters.encapBatches);

@@ -4,9 +4,10 @@
  * operator reading the log (not only `vxtun status`) learns it when it happens:
  * - an offload the kernel refused mid-run and that stays off (tun.udpGroDisabled,
  *   bind['gso.disabled']): warn;
- * - the first leaked partial checksum finished, or the first oversize TCP packet handed to
- *   the kernel to cut (a kernel peer on a veth underlay; counters.checksumsFinished,
- *   tun.oversizeTcp): info, since that is expected there and harmless.
+ * - the first leaked partial checksum finished, or the first oversize TCP packet cut (by
+ *   the kernel, or without virtio headers by the addon; a kernel peer on a veth underlay;
+ *   counters.checksumsFinished, tun.oversizeTcp): info, since that is expected there and
+ *   harmless.
  *
  * It reads counters the hot path already keeps (no hot-path work), on a timer that never
  * holds the process open. Each line is logged at most once per run.
@@ -35,7 +36,7 @@ const EVENTS: readonly Event[] = [
   { key: 'checksumsFinished', level: 'info', value: (s) => s.counters.checksumsFinished,
     msg: 'a peer sends inner checksums left for a NIC (a kernel VTEP on a veth underlay?); finishing them before the TUN write' },
   { key: 'oversizeTcp', level: 'info', value: (_, st) => st.tun?.oversizeTcp ?? 0,
-    msg: 'a peer sends TCP frames over the MTU (a kernel VTEP whose TSO frames cross a veth whole?); the kernel cuts them at the TUN' },
+    msg: 'a peer sends TCP frames over the MTU (a kernel VTEP whose TSO frames cross a veth whole?); cutting them into MTU-sized segments at the TUN' },
 ];
 
 export class OffloadWatch {

@@ -134,8 +134,16 @@ export interface NativeBinding {
    * (pseudo-header) sum, as a kernel VTEP does on a veth underlay, is finished in place
    * first (see finishLeakedChecksum) and `finished[0]` grows by one; nothing else in the
    * batch is changed.
+   *
+   * An IPv4 TCP packet longer than the MTU that still holds its pseudo-header sum (a peer's
+   * TSO frame that crossed a veth whole; SYN/RST, options-bearing and fragment headers
+   * excluded) is cut rather than finished: with `offload` the kernel cuts it (GSO_TCPV4,
+   * stats[oversizeTcp]); without, given `mtu`, the addon writes the MTU-sized segments
+   * itself (IDs counted up, sequence numbers, PSH/FIN on the last, CWR on the first, full
+   * checksums), counts the packet once as written when every segment was taken, and
+   * `finished[1]` (when finished has two elements) grows by one.
    */
-  tunWrite(fd: number, batch: NativeBatch, n: number, want: number, offload?: NativeTunOffload, finished?: Float64Array): number;
+  tunWrite(fd: number, batch: NativeBatch, n: number, want: number, offload?: NativeTunOffload, finished?: Float64Array, mtu?: number): number;
   /**
    * TUNSETOFFLOAD with TUN_F_* flags (src/dataplane/offload.ts). Throws (EINVAL) when the
    * kernel does not know a flag, which is how USO is probed.

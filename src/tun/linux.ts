@@ -82,8 +82,11 @@ export class LinuxTun implements Tun, OffloadReporter {
   #fd: number;
   #poll: NativePoll | undefined;
   #seenDrops = 0;
-  /** [0]: leaked partial checksums the addon finished before writing (see write). */
-  readonly #finished = new Float64Array(1);
+  /**
+   * [0]: leaked partial checksums the addon finished before writing; [1]: without virtio
+   * headers, oversize TCP packets the addon cut into MTU-sized segments (see write).
+   */
+  readonly #finished = new Float64Array(2);
 
   private constructor(native: NativeBinding, fd: number, name: string, mtu: number, offload: OffloadState | undefined) {
     this.#native = native;
@@ -156,7 +159,7 @@ export class LinuxTun implements Tun, OffloadReporter {
     if (this.#fd < 0) return 0;
     const finished = this.#finished;
     const before = finished[0]!;
-    const written = this.#native.tunWrite(this.#fd, batch.native(this.#native), n, VERDICT_TUN, this.#offload?.handle, finished);
+    const written = this.#native.tunWrite(this.#fd, batch.native(this.#native), n, VERDICT_TUN, this.#offload?.handle, finished, this.mtu);
     if (finished[0] !== before) batch.checksumsFinished += finished[0]! - before;
     return written;
   }
@@ -169,9 +172,13 @@ export class LinuxTun implements Tun, OffloadReporter {
     this.#kick.arm = () => this.#native.pollKick(poll);
   }
 
-  /** Counters of the offload paths (TUN_STATS names), or undefined when offloads are off. */
+  /**
+   * Counters of the offload paths (TUN_STATS names). Without virtio headers only
+   * oversizeTcp: the oversize TCP packets the addon cut itself (there is no kernel to ask).
+   */
   offloadStats(): OffloadStats | undefined {
-    return this.#offload === undefined ? undefined : statsObject(TUN_STATS, this.#offload.stats);
+    if (this.#offload === undefined) return { oversizeTcp: this.#finished[1]! };
+    return statsObject(TUN_STATS, this.#offload.stats);
   }
 
   close(): void {

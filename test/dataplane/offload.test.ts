@@ -35,8 +35,11 @@ async function settle(rounds = 30): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
 }
 
-/** Node A: LinuxTun over a socket pair (offloads on), node B: in memory. Small batches, one per wake. */
-function makePair(t: { teardown(fn: () => void): void }, coalesce: { gro?: boolean; groUdp?: boolean } = {}) {
+/**
+ * Node A: LinuxTun over a socket pair (offloads on unless `plain`), node B: in memory (MTU
+ * `mtuB`, default 1450). Small batches, one per wake.
+ */
+function makePair(t: { teardown(fn: () => void): void }, coalesce: { gro?: boolean; groUdp?: boolean; plain?: boolean; mtuB?: number } = {}) {
   const [peer, fd] = native.socketPair();
   const net = new MemoryNetwork();
   const node = (tun: LinuxTun | MemoryTun, ip: number, self: PeerLease, other: PeerLease) => {
@@ -47,8 +50,10 @@ function makePair(t: { teardown(fn: () => void): void }, coalesce: { gro?: boole
     device.start();
     return device;
   };
-  const tunA = LinuxTun.fromFd({ fd, name: 'sock0', mtu: 1450, offloadFlags: TUN_OFFLOADS_BASE | TUN_OFFLOADS_USO, ...coalesce });
-  const tunB = new MemoryTun('mem0', 1450);
+  const tunA = coalesce.plain === true
+    ? LinuxTun.fromFd({ fd, name: 'sock0', mtu: 1450 })
+    : LinuxTun.fromFd({ fd, name: 'sock0', mtu: 1450, offloadFlags: TUN_OFFLOADS_BASE | TUN_OFFLOADS_USO, gro: coalesce.gro, groUdp: coalesce.groUdp });
+  const tunB = new MemoryTun('mem0', coalesce.mtuB ?? 1450);
   const a = node(tunA, A.publicIp, A, B);
   const b = node(tunB, B.publicIp, B, A);
   t.teardown(() => { a.close(); b.close(); native.close(peer); });
@@ -142,6 +147,27 @@ t.test('a checksum the sender left partial is finished on the way into our TUN, 
   t.same(recs[0]!.subarray(10), valid, 'the datagram reaches the kernel with its full checksum');
   t.equal(p.a.counters.checksumsFinished, 1, 'one finished (the valid TCP segment is not)');
   t.equal(p.a.counters.snapshot().checksumsFinished, 1, 'in the snapshot');
+});
+
+t.test('without virtio headers, a TCP packet over our MTU from a peer is cut into MTU-sized segments before our TUN', async (t) => {
+  // B's MTU is larger (9000): its 7000-byte TCP packets arrive whole, their checksum left
+  // as the pseudo-header sum, as a kernel VTEP's TSO frames do over a veth underlay.
+  const p = makePair(t, { plain: true, mtuB: 9000 });
+  t.same(p.tunA.offloads, [], 'a plain TUN');
+  t.same(p.a.offloadStats(), { tun: { oversizeTcp: 0 } }, 'whose only stat is oversizeTcp');
+  const flow = { src: '10.244.2.5', dst: '10.244.1.7' };
+  const valid = tcp4({ ...flow, seq: 100, payload: pattern(7000, 4) });
+  const leaked = Buffer.from(valid);
+  setL4Checksum(leaked, 6, 16, true);
+  p.tunB.inject(leaked, tcp4({ ...flow, seq: 1, payload: pattern(10) }));
+  await settle();
+  const recs = p.records();
+  const want = refSplit(valid, 1450 - 40);
+  t.equal(want.length, 5);
+  t.same(recs, [...want, tcp4({ ...flow, seq: 1, payload: pattern(10) })], 'the segments the sender\'s NIC would have sent, then the small packet as it was');
+  t.same(p.a.offloadStats(), { tun: { oversizeTcp: 1 } }, 'counted');
+  t.equal(p.a.counters.overMtu, 1, 'and among the packets longer than the TUN MTU');
+  t.equal(p.a.counters.tunTxPackets, 2, 'each delivered once');
 });
 
 t.test('in-memory seams report no offloads', async (t) => {

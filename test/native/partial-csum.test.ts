@@ -4,13 +4,14 @@
  * underlay): L4 checksums holding only the pseudo-header sum are finished before the TUN
  * write (finishLeakedChecksum, and tunWrite with and without virtio headers), and TCP
  * packets over the MTU (a TSO frame that crossed the veth whole) go to the kernel as
- * GSO_TCPV4 super-packets of MTU-sized segments. Driven through the SOCK_SEQPACKET stand-in
+ * GSO_TCPV4 super-packets of MTU-sized segments, or, without virtio headers, are cut into
+ * those segments by the addon. Driven through the SOCK_SEQPACKET stand-in
  * for the TUN fd (no privileges); the live case is test/e2e/veth-underlay.test.ts.
  */
 import t from 'tap';
 import { native, Rig } from './fixtures/offload-rig.js';
 import {
-  ACK, CWR, GSO, NEEDS_CSUM, PSH, SYN, l4ChecksumOk, parseVnet, pattern, refSplit, setL4Checksum, tcp4, udp4, type Flow,
+  ACK, CWR, FIN, GSO, NEEDS_CSUM, PSH, SYN, l4ChecksumOk, parseVnet, pattern, refSplit, setL4Checksum, tcp4, udp4, type Flow,
 } from './fixtures/offload-ref.js';
 import { onesSum, pseudoHeaderSum } from '../../src/packet/checksum.js';
 
@@ -19,6 +20,16 @@ function leaked(valid: Buffer): Buffer {
   const p = Buffer.from(valid);
   setL4Checksum(p, p[9]!, p[9] === 6 ? 16 : 6, true);
   return p;
+}
+
+/** `p` with 4 bytes of IP options (NOP NOP NOP EOL) after its IPv4 header; the L4 bytes are unchanged. */
+function withIpOptions(p: Buffer): Buffer {
+  const q = Buffer.concat([p.subarray(0, 20), Buffer.from([1, 1, 1, 0]), p.subarray(20)]);
+  q[0] = 0x46;
+  q.writeUInt16BE(q.length, 2);
+  q.writeUInt16BE(0, 10);
+  q.writeUInt16BE((~onesSum(q, 0, 24)) & 0xffff, 10);
+  return q;
 }
 
 const tcpSeg = (o: Partial<Flow> & { seq?: number; flags?: number; len?: number } = {}): Buffer =>
@@ -191,4 +202,68 @@ t.test('a TCP packet over the MTU goes to the kernel as a GSO_TCPV4 super-packet
   noMtu.write([big(1)]);
   t.equal(parseVnet(noMtu.records()[0]!).gsoType, GSO.NONE, 'a state without an MTU writes it as it is');
   t.throws(() => native.tunOffloadNew(3, new Float64Array(16), 30), { name: 'RangeError', message: /mtu must be 0 or in 68\.\.65535/ });
+});
+
+t.test('without virtio headers, given the MTU, the addon cuts a TCP packet over the MTU into the segments the kernel would have made', async (t) => {
+  const mtu = 1450;
+  const rig = new Rig({ capacity: 16, maxPacket: 65535 });
+  t.teardown(() => rig.close());
+  const opts = Buffer.from([1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2]); // TCP header 32 bytes
+  const big = (seq: number, flags = ACK | PSH, id = 0x2000, len = 6990): Buffer =>
+    leaked(tcp4({ seq, flags, id, tcpOptions: opts, payload: pattern(len, seq) }));
+  /** What the sender's NIC would have put on the wire: its segments, full checksums. */
+  const cutByNic = (p: Buffer): Buffer[] => {
+    const done = Buffer.from(p);
+    setL4Checksum(done, 6, 16, false);
+    return refSplit(done, mtu - 52);
+  };
+  const a = big(5000, ACK);
+  const b = big(5000 + 6990, ACK | PSH | FIN, 0xfffe); // the IP ID wraps inside it
+  const cwr = big(1, ACK | CWR, 0x10, 3000);
+  t.equal(rig.write([a, b, cwr], undefined, { plain: true, mtu }), 3, 'three packets written');
+  const out = rig.records();
+  const want = [...cutByNic(a), ...cutByNic(b), ...cutByNic(cwr)];
+  t.equal(out.length, 5 + 5 + 3, 'one write per segment');
+  t.same(out, want, 'byte for byte the NIC\'s segments: IDs counted up (wrapping), sequence numbers, PSH/FIN on the last only, CWR on the first only, full checksums');
+  t.ok(out.every((s) => s.length <= mtu && l4ChecksumOk(s)), 'each within the MTU, with a valid checksum');
+  t.equal(out[4]![33]! & (PSH | FIN), 0, 'a: no PSH on its last segment (it had none)');
+  t.equal(out[9]![33]! & (PSH | FIN), PSH | FIN, 'b: PSH and FIN on its last segment');
+  t.equal(out[5]![33]! & (PSH | FIN), 0, 'b: not on its first');
+  t.equal(out[10]![33]! & CWR, CWR, 'cwr: CWR on the first segment');
+  t.equal(out[11]![33]! & CWR, 0, 'cwr: not on the second');
+  t.equal(rig.finished[1], 3, 'finished[1] counts the packets cut');
+  t.equal(rig.finished[0], 0, 'none counted as a finished checksum');
+
+  const asIs: Array<[string, Buffer]> = [
+    ['a SYN', big(1, SYN)],
+    ['a full checksum (nothing a NIC would cut)', tcp4({ seq: 1, tcpOptions: opts, payload: pattern(6990) })],
+    ['IP options', withIpOptions(big(1))],
+  ];
+  for (const [name, p] of asIs) {
+    t.equal(rig.write([p], undefined, { plain: true, mtu }), 1, `${name}: written`);
+    t.same(rig.records(), [p], `${name}: as it is, in one write`);
+  }
+  t.equal(rig.finished[1], 3, 'none of those cut');
+
+  rig.finished[0] = 0;
+  const udp = leaked(udp4({ payload: pattern(6990) }));
+  rig.write([udp], undefined, { plain: true, mtu });
+  t.same(rig.records(), [udp4({ payload: pattern(6990) })], 'UDP over the MTU: its checksum finished, written whole (no segment size to cut by)');
+  t.equal(rig.finished[0], 1);
+
+  rig.finished[0] = 0;
+  const noMtu = big(1);
+  rig.write([noMtu], undefined, { plain: true });
+  const [rec] = rig.records();
+  t.equal(rec!.length, noMtu.length, 'without an MTU: written whole');
+  t.ok(l4ChecksumOk(rec!), 'with its checksum finished');
+  t.equal(rig.finished[1], 3, 'and not cut');
+
+  const one = new Float64Array(1);
+  rig.batch.fill(0, big(1));
+  rig.batch.verdict[0] = 2;
+  t.equal(native.tunWrite(rig.fd, rig.batch.native(native), 1, 2, undefined, one, mtu), 1, 'a one-element finished array: still cut');
+  t.equal(rig.records().length, 5);
+  t.throws(() => native.tunWrite(rig.fd, rig.batch.native(native), 1, 2, undefined, one, 70000), { name: 'RangeError', message: /mtu must be an integer in 0\.\.65535/ });
+  t.throws(() => native.tunWrite(rig.fd, rig.batch.native(native), 1, 2, undefined, one, 'x' as unknown as number), { name: 'TypeError', message: /mtu must be a number/ });
 });
