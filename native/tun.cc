@@ -180,10 +180,9 @@ napi_value JsTunWrite(napi_env env, napi_callback_info info) {
   double* finished = nullptr;
   size_t finishedLen = 0;
   if (!IsUndefined(env, argv[5])) {
-    size_t& count = finishedLen;
-    if (!ArgTyped(env, argv[5], "finished", napi_float64_array, "Float64Array", reinterpret_cast<void**>(&finished), &count))
+    if (!ArgTyped(env, argv[5], "finished", napi_float64_array, "Float64Array", reinterpret_cast<void**>(&finished), &finishedLen))
       return nullptr;
-    if (count < 1) {
+    if (finishedLen < 1) {
       ThrowRangeError(env, "finished must have at least 1 element");
       return nullptr;
     }
