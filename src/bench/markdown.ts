@@ -6,7 +6,7 @@
  * Pure: renders a BenchResult, never measures.
  */
 import { METRICS } from './metrics.js';
-import type { DataplaneConfig, OffloadMode } from './plan.js';
+import { TESTS, type DataplaneConfig, type OffloadMode } from './plan.js';
 import type { BenchResult, CellResult, SteadyResult, WakeupCost, WakeupRun } from './result.js';
 import { ratio, type Summary } from './stats.js';
 
@@ -95,7 +95,8 @@ export function wakeupSection(w: WakeupCost): string[] {
     (w.crossCpu ? `; on another, idle vCPU: ${one(w.crossCpu)}.` : '.') +
     ' (bench/tools/wakeup.c: two pinned processes ping-pong a byte over pipes, 2 ms apart, half the round trip.)');
   out.push('', 'Kernel VXLAN runs a ping\'s whole path in the sender\'s softirq, without waking anyone but the pinger. ' +
-    'Through vxtun every round trip wakes a vxtun process four times (TUN and socket, on each node); where those land on an idle vCPU, each costs the cross-vCPU figure. ' +
+    'Through vxtun a round trip wakes a vxtun process three or four times: on node1 for the request from the TUN and for the reply from the socket, on node2 for the request from the socket ' +
+    '(the reply usually reaches node2\'s TUN while that process is still awake from writing the request). Where those wakeups land on an idle vCPU, each costs the cross-vCPU figure. ' +
     'The "pinger and vxtun on vCPU 0" rows show the same ping with every wakeup on one vCPU.');
   return out;
 }
@@ -106,7 +107,7 @@ export function failures(cells: readonly CellResult[]): string[] {
   for (const c of cells) {
     const where = `rep ${c.rep} ${c.mode} ${c.config}`;
     if (c.setupError) out.push(`${where} setup: ${c.setupError}`);
-    for (const t of ['rtt', 'rtt1cpu', 'tcp1', 'tcp4', 'udp'] as const) {
+    for (const t of TESTS) {
       const o = c[t];
       if (o && !o.ok) out.push(`${where} ${t}: ${o.error}`);
     }
@@ -130,7 +131,8 @@ export function renderMarkdown(result: BenchResult): string {
       `Background before start: ${fmt(m.backgroundBusyPct, 0)} % of one vCPU busy, load average ${m.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')}. Run took ${Math.round(result.durationSeconds)} s.`,
     '',
     `Method: pod1 (node1) → pod2 (node2), a fresh namespace cluster per cell; ${p.reps} rep(s) interleaved (rep 1 of every config and mode, then rep 2, …); ` +
-      `cells are median (min–max) over the reps, "[n/${p.reps}]" when some failed. RTT: ${p.pings} pings every ${p.pingIntervalS * 1000} ms, nearest-rank percentiles. ` +
+      `cells are median (min–max) over the reps, "[n/${p.reps}]" when some failed. RTT: ${p.pings} pings every ${p.pingIntervalS * 1000} ms, nearest-rank percentiles` +
+      (p.idlePings > 0 ? `; idle RTT: ${p.idlePings} pings every ${p.idlePingIntervalS * 1000} ms, so every process on the path sleeps between them. ` : '. ') +
       `TCP: iperf3 -t ${p.tcpSeconds}, end.sum_received. UDP: one flow of ${p.udpPayload}-byte payloads (${p.udpPayload + 42}-byte inner frame), udpblast (sendmmsg) → udpsink (recvmmsg), ${p.udpSeconds} s trials; ` +
       `the offered load is the kernel's highest rate with < ${p.lossLimit * 100} % loss in the same rep, and every config is measured at it. ` +
       'CPU: whole-VM /proc/stat deltas (% of one vCPU; other work on the machine is included) and the vxtun processes\' utime+stime.',

@@ -40,20 +40,26 @@ function setAffinity(pid: number, cpus: string): void {
   execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
 
+/** How many pings `measureRtt` sends, and how far apart (seconds). */
+export interface PingSpec {
+  pings: number;
+  intervalS: number;
+}
+
 /**
  * `ping -n -i interval -c count -W 1` pod1 → pod2; nearest-rank p50/p99 of the per-packet
  * times. With `pinCpu`, the pinger and every vxtun process of the bed run on that vCPU only
  * (taskset), so every wakeup on the path is a same-vCPU one; the daemons get all vCPUs back
  * afterwards.
  */
-export async function measureRtt(bed: BenchBed, plan: BenchPlan, pinCpu?: number): Promise<RttResult> {
-  const ping = ['ping', '-n', '-i', String(plan.pingIntervalS), '-c', String(plan.pings), '-W', '1', bed.server.ip];
+export async function measureRtt(bed: BenchBed, spec: PingSpec, pinCpu?: number): Promise<RttResult> {
+  const ping = ['ping', '-n', '-i', String(spec.intervalS), '-c', String(spec.pings), '-W', '1', bed.server.ip];
   const argv = pinCpu === undefined ? ping : ['taskset', '-c', String(pinCpu), ...ping];
   if (pinCpu !== undefined) for (const v of bed.vxtun) setAffinity(v.pid, String(pinCpu));
   const close = cpuWindow(bed);
   let r: Awaited<ReturnType<typeof collect>>;
   try {
-    r = await collect(bed.client.spawn(argv), (plan.pings * plan.pingIntervalS + 30) * 1000);
+    r = await collect(bed.client.spawn(argv), (spec.pings * spec.intervalS + 30) * 1000);
   } finally {
     if (pinCpu !== undefined) for (const v of bed.vxtun) setAffinity(v.pid, `0-${cpus().length - 1}`);
   }

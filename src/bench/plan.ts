@@ -15,7 +15,7 @@ export const MODES = ['txoff', 'default'] as const;
 export type OffloadMode = (typeof MODES)[number];
 
 /** The tests run for every (rep, mode, config) cell, in this order. */
-export const TESTS = ['rtt', 'rtt1cpu', 'tcp1', 'tcp4', 'udp'] as const;
+export const TESTS = ['rtt', 'rtt1cpu', 'rttIdle', 'tcp1', 'tcp4', 'udp'] as const;
 export type TestName = (typeof TESTS)[number];
 
 /** The bench parameters; every field is recorded in the result JSON. */
@@ -29,6 +29,13 @@ export interface BenchPlan {
   /** Pings per RTT test, sent every pingIntervalS seconds. */
   pings: number;
   pingIntervalS: number;
+  /**
+   * Pings of the idle-RTT test, sent every idlePingIntervalS seconds (0 skips it): spaced
+   * far enough apart that every process on the path has gone to sleep, as with a
+   * user's `ping` at its default 1 s.
+   */
+  idlePings: number;
+  idlePingIntervalS: number;
   /** iperf3 -t. */
   tcpSeconds: number;
   /** Duration of one UDP trial (blaster run). */
@@ -70,10 +77,11 @@ function parseIntFlag(raw: string, flag: string, min: number, max: number): numb
 }
 
 /**
- * Builds the plan from the flags. Full mode: 3 reps, both modes, 2000 pings at 2 ms, 10 s
- * iperf3 and UDP trials, UDP rate search, 60 s steady state. --quick: 1 rep, txoff only
- * (unless --modes says otherwise), 500 pings, 3 s iperf3, 2 s UDP trials, no search and
- * no steady state: about a minute and a half on a 2-vCPU VM. `defaultOut` is used when
+ * Builds the plan from the flags. Full mode: 3 reps, both modes, 2000 pings at 2 ms, 50
+ * idle pings at 200 ms, 10 s iperf3 and UDP trials, UDP rate search, 60 s steady state.
+ * --quick: 1 rep, txoff only (unless --modes says otherwise), 500 pings, no idle pings, 3 s
+ * iperf3, 2 s UDP trials, no search and no steady state: about a minute and a half on a
+ * 2-vCPU VM. `defaultOut` is used when
  * --out is absent.
  */
 export function parsePlan(flags: BenchFlags, defaultOut: string): BenchPlan {
@@ -92,6 +100,8 @@ export function parsePlan(flags: BenchFlags, defaultOut: string): BenchPlan {
     outDir: flags.out ?? defaultOut,
     pings: quick ? 500 : 2000,
     pingIntervalS: 0.002,
+    idlePings: quick ? 0 : 50,
+    idlePingIntervalS: 0.2,
     tcpSeconds: quick ? 3 : 10,
     udpSeconds: quick ? 2 : 10,
     udpPayload,
@@ -113,6 +123,6 @@ export function stepCount(plan: BenchPlan): number {
  */
 export function estimateSeconds(plan: BenchPlan): number {
   const searchTrial = Math.min(plan.udpSeconds, 5) + 1;
-  const perCell = 4 + 2 * (plan.pings * plan.pingIntervalS + 1) + 2 * (plan.tcpSeconds + 1) + 2 * (plan.udpSeconds + 1) + (plan.udpSearch ? 2 * searchTrial : 0);
+  const perCell = 4 + 2 * (plan.pings * plan.pingIntervalS + 1) + (plan.idlePings > 0 ? plan.idlePings * plan.idlePingIntervalS + 1 : 0) + 2 * (plan.tcpSeconds + 1) + 2 * (plan.udpSeconds + 1) + (plan.udpSearch ? 2 * searchTrial : 0);
   return Math.round(plan.reps * plan.modes.length * plan.configs.length * perCell + (plan.steadySeconds > 0 ? plan.steadySeconds + 8 : 0) + 2);
 }

@@ -97,6 +97,8 @@ export interface CellResult {
   rtt?: Outcome<RttResult>;
   /** The same ping with the pinger and every vxtun process pinned to vCPU 0 (absent on one vCPU). */
   rtt1cpu?: Outcome<RttResult>;
+  /** Pings far apart (plan.idlePingIntervalS), every process asleep between them (absent when the plan has no idle pings). */
+  rttIdle?: Outcome<RttResult>;
   tcp1?: Outcome<TcpResult>;
   tcp4?: Outcome<TcpResult>;
   udp?: Outcome<UdpResult>;

@@ -34,13 +34,16 @@ async function outcome<T>(p: Promise<T>): Promise<Outcome<T>> {
 
 const kpps = (pps: number): string => `${(pps / 1000).toFixed(1)} kpps`;
 
-/** Runs the four tests of one cell on `bed`, filling `cell`. */
+/** Runs the tests of one cell on `bed` (TESTS, in that order), filling `cell`. */
 async function runCell(bed: BenchBed, cell: CellResult, plan: BenchPlan, tools: BenchTools, progress: Progress, refs: Map<OffloadMode, number>): Promise<void> {
   const label = (t: string): string => `${cell.config} ${cell.mode} ${t} rep ${cell.rep}`;
   const rttText = (r: RttResult): string => `p50 ${r.p50Us.toFixed(0)} µs, p99 ${r.p99Us.toFixed(0)} µs (${r.received}/${r.sent})`;
-  cell.rtt = await outcome(progress.step(label('rtt'), () => measureRtt(bed, plan), rttText));
-  if (cpus().length > 1) cell.rtt1cpu = await outcome(progress.step(label('rtt1cpu'), () => measureRtt(bed, plan, 0), rttText));
+  const busy = { pings: plan.pings, intervalS: plan.pingIntervalS };
+  cell.rtt = await outcome(progress.step(label('rtt'), () => measureRtt(bed, busy), rttText));
+  if (cpus().length > 1) cell.rtt1cpu = await outcome(progress.step(label('rtt1cpu'), () => measureRtt(bed, busy, 0), rttText));
   else progress.skip(label('rtt1cpu'), 'one vCPU: the same as rtt');
+  if (plan.idlePings > 0) cell.rttIdle = await outcome(progress.step(label('rttIdle'), () => measureRtt(bed, { pings: plan.idlePings, intervalS: plan.idlePingIntervalS }), rttText));
+  else progress.skip(label('rttIdle'), 'no idle pings in this plan');
   for (const streams of [1, 4] as const) {
     const o = await outcome(progress.step(label(`tcp${streams}`), () => measureTcp(bed, plan, streams), (r) => `${r.gbps.toFixed(2)} Gbit/s (${r.retransmits} retransmits)`));
     if (streams === 1) cell.tcp1 = o; else cell.tcp4 = o;

@@ -54,9 +54,11 @@ export function fixtureResult(): BenchResult {
         const cell: CellResult = { rep, mode, config, startedAt: `2024-05-0${rep}T10:00:00.000Z` };
         cell.rtt = { ok: true, value: { p50Us: b.p50 * k, p99Us: b.p99 * k, minUs: b.p50 / 2, maxUs: b.p99 * 2, meanUs: b.p50, sent: 2000, received: 2000, cpu: cpu(100, vx) } };
         cell.rtt1cpu = { ok: true, value: { p50Us: b.p50 * k * 0.5, p99Us: b.p99 * k * 0.5, minUs: b.p50 / 4, maxUs: b.p99, meanUs: b.p50 / 2, sent: 2000, received: 2000, cpu: cpu(100, vx) } };
+        cell.rttIdle = { ok: true, value: { p50Us: b.p50 * k * 4, p99Us: b.p99 * k * 3, minUs: b.p50, maxUs: b.p99 * 4, meanUs: b.p50 * 4, sent: 50, received: 50, cpu: cpu(10, vx) } };
         cell.tcp1 = { ok: true, value: { streams: 1, gbps: tcpGbps(b.tcp1), retransmits: 10, seconds: 10, iperfCpuSenderPct: 90, iperfCpuReceiverPct: 40, cpu: cpu(150, vx), vcpuPerGbps: 1.5 / tcpGbps(b.tcp1) } };
         cell.tcp4 = { ok: true, value: { streams: 4, gbps: tcpGbps(b.tcp4), retransmits: 20, seconds: 10, iperfCpuSenderPct: 95, iperfCpuReceiverPct: 45, cpu: cpu(180, vx), vcpuPerGbps: 1.8 / tcpGbps(b.tcp4) } };
         cell.udp = { ok: true, value: { unthrottled, referencePps: ref, atReference: atRef, search: [], maxPassPps: atRef.deliveredPps } };
+        if (rep === 2 && mode === 'txoff' && config === 'kernel') cell.rttIdle = { ok: false, error: 'no ping replies (50 sent)' };
         if (rep === 3 && mode === 'default' && config === 'mixed') cell.tcp1 = { ok: false, error: 'iperf3: unable to connect to server: Connection timed out' };
         cells.push(cell);
       }

@@ -11,11 +11,12 @@ import { searchMaxPass, udpTest, type TrialFn } from '../../src/bench/udp.js';
 
 t.test('parsePlan: full and quick defaults, flags, errors', async (t) => {
   const full = parsePlan({}, '/out');
-  t.match(full, { quick: false, reps: 3, configs: ['kernel', 'vxtun', 'mixed'], modes: ['txoff', 'default'], outDir: '/out', pings: 2000, pingIntervalS: 0.002, tcpSeconds: 10, udpSeconds: 10, udpPayload: 18, lossLimit: 0.01, udpSearch: true, steadySeconds: 60 });
-  t.equal(stepCount(full), 3 * 2 * 3 * 5 + 1);
+  t.match(full, { quick: false, reps: 3, configs: ['kernel', 'vxtun', 'mixed'], modes: ['txoff', 'default'], outDir: '/out', pings: 2000, pingIntervalS: 0.002, idlePings: 50, idlePingIntervalS: 0.2, tcpSeconds: 10, udpSeconds: 10, udpPayload: 18, lossLimit: 0.01, udpSearch: true, steadySeconds: 60 });
+  t.equal(stepCount(full), 3 * 2 * 3 * 6 + 1);
   const quick = parsePlan({ quick: true }, '/out');
-  t.match(quick, { quick: true, reps: 1, modes: ['txoff'], pings: 500, tcpSeconds: 3, udpSeconds: 2, udpSearch: false, steadySeconds: 0 });
-  t.equal(stepCount(quick), 15);
+  t.match(quick, { quick: true, reps: 1, modes: ['txoff'], pings: 500, idlePings: 0, tcpSeconds: 3, udpSeconds: 2, udpSearch: false, steadySeconds: 0 });
+  t.equal(stepCount(quick), 18, 'the idle-RTT step is counted, then skipped');
+  t.ok(estimateSeconds(full) > estimateSeconds({ ...full, idlePings: 0 }) + 18 * 10, 'idle pings: 10 s per cell in the estimate');
   t.ok(estimateSeconds(quick) < 120, `quick estimate ${estimateSeconds(quick)} s is under two minutes`);
   const custom = parsePlan({ reps: '5', only: 'mixed, kernel', modes: 'default', out: 'x', udpPayload: '64', steady: '0' }, '/out');
   t.match(custom, { reps: 5, configs: ['kernel', 'mixed'], modes: ['default'], outDir: 'x', udpPayload: 64, steadySeconds: 0 });

@@ -35,6 +35,8 @@ t.test('Markdown: one table per mode, median (min–max), ratio column, failures
   t.equal(lines[1], '|---|---:|---:|---:|---:|');
   t.ok(lines.includes('| RTT p50 (µs) | 20 (18–22) | 60 (54–66) | 40 (36–44) | 3.00× |'), 'RTT row');
   t.ok(lines.includes('| RTT p50, pinger and vxtun on vCPU 0 (µs) | 10 (9–11) | 30 (27–33) | 20 (18–22) | 3.00× |'), 'pinned RTT row');
+  t.ok(lines.includes('| RTT p50, idle (pings 200 ms apart) (µs) | 80 (72–88) [2/3] | 240 (216–264) | 160 (144–176) | 3.00× |'), 'idle RTT row, one kernel rep failed');
+  t.ok(lines.indexOf('| RTT p99 (µs) | 80 (72–88) | 200 (180–220) | 150 (135–165) | 2.50× |') < lines.findIndex((l) => l.startsWith('| RTT p50, idle')), 'idle rows follow the busy ones');
   t.ok(lines.includes('| TCP 1 stream (Gbit/s) | 5.00 (4.50–5.50) | 2.00 (1.80–2.20) | 2.50 (2.25–2.75) | 0.40× |'), 'TCP row');
   t.ok(lines.includes('| UDP offered load (kernel max at <1 % loss) (kpps) | 100.0 | 100.0 | 100.0 |  |'), 'shared load: no ratio');
   t.ok(lines.some((l) => l.startsWith('| UDP delivered at that load (kpps) | 100.0 | 95.0 (85.5–104.5) |')), 'UDP at load row');
@@ -55,7 +57,9 @@ t.test('Markdown: one table per mode, median (min–max), ratio column, failures
   t.match(md, /18-byte payloads \(60-byte inner frame\)/);
   t.match(md, /## Thread wakeups on this machine\n\nA sleeping thread woken on the waker's own vCPU: 2\.1 µs \(p99 15\.0 µs\) per wakeup; on another, idle vCPU: 50\.8 µs \(p99 170\.0 µs\)\./);
   t.notMatch(renderMarkdown({ ...r, wakeup: null }), /Thread wakeups/, 'no section without a probe');
-  t.same(failures(r.cells), ['rep 3 default mixed tcp1: iperf3: unable to connect to server: Connection timed out']);
+  t.same(failures(r.cells), ['rep 2 txoff kernel rttIdle: no ping replies (50 sent)', 'rep 3 default mixed tcp1: iperf3: unable to connect to server: Connection timed out']);
+  t.match(md, /RTT: 2000 pings every 2 ms, nearest-rank percentiles; idle RTT: 50 pings every 200 ms, so every process on the path sleeps between them\. TCP:/);
+  t.match(renderMarkdown({ ...r, plan: { ...r.plan, idlePings: 0 } }), /RTT: 2000 pings every 2 ms, nearest-rank percentiles\. TCP:/, 'no idle pings: not described');
 });
 
 t.test('Markdown helpers', async (t) => {
