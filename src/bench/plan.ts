@@ -81,8 +81,7 @@ function parseIntFlag(raw: string, flag: string, min: number, max: number): numb
  * idle pings at 200 ms, 10 s iperf3 and UDP trials, UDP rate search, 60 s steady state.
  * --quick: 1 rep, txoff only (unless --modes says otherwise), 500 pings, no idle pings, 3 s
  * iperf3, 2 s UDP trials, no search and no steady state: about a minute and a half on a
- * 2-vCPU VM. `defaultOut` is used when
- * --out is absent.
+ * 2-vCPU VM. `defaultOut` is used when --out is absent.
  */
 export function parsePlan(flags: BenchFlags, defaultOut: string): BenchPlan {
   const quick = flags.quick === true;
