@@ -68,7 +68,11 @@ t.test('default cluster: master + worker1 + worker2, two pods each', { skip: ski
   if (!p1 || !p2) throw new Error('worker1 pods missing');
   t.match(await ping(p1, c.node('worker1').cni0Ip), { sent: 3, received: 3 }, 'pod pings its cni0 gateway');
   t.match(await ping(p1, p2.ip), { sent: 3, received: 3 }, 'pod pings a pod on the same node');
+  // The wire is a switch: frames crossing br0 skip its netfilter hooks (br_netfilter off there).
+  c.wire.exec('iptables', '-w', '-A', 'FORWARD');  // no target: the rule only counts
   t.match(await ping(c.node('master'), '192.168.50.3'), { sent: 3, received: 3 }, 'nodes reach each other over the wire');
+  const rule = c.wire.exec('iptables', '-w', '-nvxL', 'FORWARD').split('\n')[2] ?? '';
+  t.match(rule, /^\s*0\s+0\s/, 'the wire\'s FORWARD chain saw none of the bridged frames');
   t.equal((await ping(p1, c.pod('worker2-pod1').ip, { count: 1 })).received, 0, 'no overlay yet: other nodes\' pods are unreachable');
 
   const extra = c.node('worker2').addPod('kuard');
