@@ -2,7 +2,8 @@
 /**
  * bench/results/<date>.svg, drawn by hand (no dependencies): one row per offload mode with
  * three panels: TCP throughput bars (1 and 4 streams), small-UDP delivered-pps bars (at the
- * kernel's load, and unthrottled), and RTT boxes spanning p50 to p99 on a log axis. Bars show medians,
+ * kernel's load, and unthrottled), and RTT boxes spanning p50 to p99 on a log axis (pings
+ * 2 ms apart and, dashed, idle pings 200 ms apart). Bars show medians,
  * whiskers the min–max over repetitions. Pure: the same result always gives the same SVG.
  */
 import type { DataplaneConfig, OffloadMode } from './plan.js';
@@ -108,25 +109,41 @@ function barPanel(parts: string[], x: number, y: number, title: string, unit: st
   });
 }
 
-/** RTT panel: per config a box from the median p50 to the median p99, p50 marked. */
+/** One RTT box from p99 (top) to p50 (bottom line), labelled; dashed for the idle regime. */
+function rttBox(parts: string[], cx: number, bw: number, ymap: (v: number) => number, color: string, label: string, p50: number, p99: number, dashed: boolean): void {
+  const dash = dashed ? ' stroke-dasharray="3 2"' : '';
+  parts.push(`<rect x="${(cx - bw / 2).toFixed(1)}" y="${ymap(p99).toFixed(1)}" width="${bw.toFixed(1)}" height="${Math.max(1, ymap(p50) - ymap(p99)).toFixed(1)}" fill="${color}" fill-opacity="${dashed ? 0.15 : 0.35}" stroke="${color}"${dash}><title>${esc(`${label}: p50 ${num(p50)} µs, p99 ${num(p99)} µs`)}</title></rect>`);
+  parts.push(`<line x1="${(cx - bw / 2).toFixed(1)}" y1="${ymap(p50).toFixed(1)}" x2="${(cx + bw / 2).toFixed(1)}" y2="${ymap(p50).toFixed(1)}" stroke="${color}" stroke-width="3"/>`);
+  parts.push(text(cx, ymap(p99) - 4, num(p99), ' text-anchor="middle" font-size="8"'));
+  parts.push(text(cx, ymap(p50) + 10, num(p50), ' text-anchor="middle" font-size="8"'));
+}
+
+/**
+ * RTT panel: per config a box from the median p50 to the median p99 for pings 2 ms apart,
+ * and beside it (dashed) the same for idle pings 200 ms apart when the run measured them.
+ */
 function rttPanel(parts: string[], x: number, y: number, configs: DataplaneConfig[], get: (c: DataplaneConfig, id: string) => Summary | undefined): void {
-  const all = configs.flatMap((c) => [get(c, 'rtt_p50_us')?.median ?? 0, get(c, 'rtt_p99_us')?.median ?? 0]);
-  const [lo, hi] = decades(all);
-  const ymap = logAxes(parts, x, y, 'RTT p50–p99 box (log scale)', 'µs', lo, hi);
+  const ids = ['rtt_p50_us', 'rtt_p99_us', 'rttidle_p50_us', 'rttidle_p99_us'];
+  const [lo, hi] = decades(configs.flatMap((c) => ids.map((id) => get(c, id)?.median ?? 0)));
+  const idle = configs.some((c) => typeof get(c, 'rttidle_p50_us')?.median === 'number');
+  const ymap = logAxes(parts, x, y, idle ? 'RTT p50–p99: 2 ms apart | idle (dashed)' : 'RTT p50–p99 box (log scale)', 'µs', lo, hi);
   const left = x + 50;
   const cw = (PANEL_W - 60) / Math.max(1, configs.length);
   configs.forEach((c, i) => {
     const cx = left + i * cw + cw / 2;
     const p50 = get(c, 'rtt_p50_us')?.median;
     const p99 = get(c, 'rtt_p99_us')?.median;
+    const i50 = get(c, 'rttidle_p50_us')?.median;
+    const i99 = get(c, 'rttidle_p99_us')?.median;
+    const bw = idle ? Math.min(28, cw / 2 - 6) : Math.min(44, cw - 16);
+    const at = idle ? cx - cw / 4 : cx;
     if (typeof p50 === 'number' && typeof p99 === 'number') {
-      const bw = Math.min(44, cw - 16);
-      parts.push(`<rect x="${(cx - bw / 2).toFixed(1)}" y="${ymap(p99).toFixed(1)}" width="${bw.toFixed(1)}" height="${Math.max(1, ymap(p50) - ymap(p99)).toFixed(1)}" fill="${COLORS[c]}" fill-opacity="0.35" stroke="${COLORS[c]}"><title>${esc(`${c}: p50 ${num(p50)} µs, p99 ${num(p99)} µs`)}</title></rect>`);
-      parts.push(`<line x1="${(cx - bw / 2).toFixed(1)}" y1="${ymap(p50).toFixed(1)}" x2="${(cx + bw / 2).toFixed(1)}" y2="${ymap(p50).toFixed(1)}" stroke="${COLORS[c]}" stroke-width="3"/>`);
-      parts.push(text(cx, ymap(p99) - 4, `p99 ${num(p99)}`, ' text-anchor="middle" font-size="9"'));
-      parts.push(text(cx + bw / 2 + 2, ymap(p50) + 3, num(p50), ' font-size="9"'));
+      rttBox(parts, at, bw, ymap, COLORS[c], c, p50, p99, false);
     } else {
-      parts.push(text(cx, ymap(0) - 4, 'n/a', ' text-anchor="middle" font-size="9" fill="#999"'));
+      parts.push(text(at, ymap(0) - 4, 'n/a', ' text-anchor="middle" font-size="9" fill="#999"'));
+    }
+    if (idle && typeof i50 === 'number' && typeof i99 === 'number') {
+      rttBox(parts, cx + cw / 4, bw, ymap, COLORS[c], `${c} idle (200 ms apart)`, i50, i99, true);
     }
     parts.push(text(cx, ymap(0) + 14, c, ' text-anchor="middle" font-size="11"'));
   });

@@ -103,10 +103,21 @@ t.test('SVG: well formed, one row per mode, deterministic, text escaped', async 
   t.equal((svg.match(/TCP throughput, /g) ?? []).length, 2, 'one TCP panel per mode');
   t.equal((svg.match(/<title>kernel 1 stream: 5 Gbit\/s<\/title>/g) ?? []).length, 1, 'txoff kernel TCP bar');
   t.match(svg, /<title>vxtun: p50 60 µs, p99 200 µs<\/title>/, 'RTT box');
+  t.match(svg, /<title>vxtun idle \(200 ms apart\): p50 240 µs, p99 600 µs<\/title>/, 'idle RTT box beside it');
+  t.equal((svg.match(/stroke-dasharray/g) ?? []).length, 6, 'one dashed idle box per config and mode');
+  t.equal((svg.match(/RTT p50–p99: 2 ms apart \| idle \(dashed\)/g) ?? []).length, 2, 'the RTT panels say which box is which');
   t.notMatch(svg, /NaN|undefined/);
   const one = fixtureResult();
   one.plan = { ...one.plan, modes: ['txoff'] };
   t.ok(Number(/height="(\d+)"/.exec(renderSvg(one))?.[1]) < Number(/height="(\d+)"/.exec(svg)?.[1]), 'fewer modes, shorter chart');
+  const quick = fixtureResult();
+  for (const byConfig of Object.values(quick.summary)) {
+    for (const ids of Object.values(byConfig ?? {})) for (const id of ['rttidle_p50_us', 'rttidle_p99_us']) delete (ids as Record<string, unknown>)[id];
+  }
+  const quickSvg = renderSvg(quick);
+  t.notMatch(quickSvg, /stroke-dasharray|idle/, 'a run without idle pings (--quick) draws no idle boxes');
+  t.match(quickSvg, /<title>kernel: p50 20 µs, p99 80 µs<\/title>/, 'and keeps the 2 ms boxes');
+  t.equal(unbalanced(quickSvg), null);
   t.equal(esc('a<b & "c">'), 'a&lt;b &amp; &quot;c&quot;&gt;');
   t.equal(niceCeil(4.3), 5);
   t.equal(niceCeil(0.21), 0.25);
