@@ -3,6 +3,7 @@
 // and finishing the partial checksum of a GSO_NONE packet (contracts in vnet.h).
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 
 #include "bytes.h"
 #include "checksum.h"
@@ -11,10 +12,32 @@
 
 namespace vxtun {
 
-uint16_t PacketPseudoSum(const uint8_t* pkt, bool v6, uint8_t proto, uint32_t l4Len) {
-  if (!v6) return PseudoSum(Get32(pkt + 12), Get32(pkt + 16), proto, l4Len);
-  return OnesAdd(OnesSum16(pkt + 8, 32), static_cast<uint32_t>(proto) + (l4Len >> 16) + (l4Len & 0xffff));
+namespace {
+
+// Folded sum of n (even, <= 60) header bytes with the 16-bit words at the given even
+// offsets taken as zero.
+uint16_t SumWithout(const uint8_t* p, size_t n, std::initializer_list<size_t> zeroed) {
+  uint8_t copy[60];
+  std::memcpy(copy, p, n);
+  for (size_t at : zeroed) Set16(copy + at, 0);
+  return OnesSum16(copy, n);
 }
+
+// Fills the plan's shared sums (GsoPlan) from the super-packet's headers.
+void PlanSums(GsoPlan* plan, const uint8_t* pkt) {
+  const uint8_t* l4 = pkt + plan->ipLen;
+  if (!plan->v6) {
+    plan->ipBaseSum = SumWithout(pkt, plan->ipLen, {2, 4, 10});
+    plan->pseudoBaseSum = PseudoSum(Get32(pkt + 12), Get32(pkt + 16), plan->proto, 0);
+  } else {
+    plan->ipBaseSum = 0;  // IPv6 has no header checksum
+    plan->pseudoBaseSum = OnesAdd(OnesSum16(pkt + 8, 32), plan->proto);
+  }
+  const size_t l4Hdr = plan->hdrLen - plan->ipLen;
+  plan->l4BaseSum = plan->proto == 6 ? SumWithout(l4, l4Hdr, {4, 6, 12, 16}) : SumWithout(l4, l4Hdr, {4, 6});
+}
+
+}  // namespace
 
 bool PlanGso(const VnetHdr& h, const uint8_t* pkt, size_t len, size_t maxSegment, bool uso, GsoPlan* plan) {
   if (len == 0 || len > kMaxIpPacket) return false;
@@ -56,6 +79,7 @@ bool PlanGso(const VnetHdr& h, const uint8_t* pkt, size_t len, size_t maxSegment
   plan->proto = proto;
   plan->v6 = v6;
   plan->count = static_cast<uint32_t>((len - hdrLen + h.gsoSize - 1) / h.gsoSize);
+  PlanSums(plan, pkt);
   return true;
 }
 
@@ -67,27 +91,36 @@ uint32_t WriteSegment(const GsoPlan& p, const uint8_t* pkt, uint32_t i, uint8_t*
   const uint32_t total = static_cast<uint32_t>(p.hdrLen + seg);
   const uint32_t l4Len = total - p.ipLen;
   if (!p.v6) {
+    const uint16_t id = static_cast<uint16_t>(Get16(pkt + 4) + i);  // wraps modulo 2^16
     Set16(out + 2, total);
-    Set16(out + 4, Get16(pkt + 4) + i);  // wraps modulo 2^16
-    Set16(out + 10, 0);
-    Set16(out + 10, static_cast<uint16_t>(~OnesSum16(out, p.ipLen)));
+    Set16(out + 4, id);
+    Set16(out + 10, static_cast<uint16_t>(~OnesAdd(p.ipBaseSum, total + id)));
   } else {
     Set16(out + 4, l4Len);  // payload length (no extension headers)
   }
+  // The L4 checksum from the shared sums, the fields set here and the payload summed where
+  // it was copied from: nothing just stored is read back.
+  const uint8_t* src = pkt + p.ipLen;
   uint8_t* l4 = out + p.ipLen;
-  size_t csumAt = 6;
+  uint32_t cut;  // the header words that differ per segment
+  size_t csumAt;
   if (p.proto == 6) {
-    Set32(l4 + 4, Get32(pkt + p.ipLen + 4) + i * static_cast<uint32_t>(p.gsoSize));
-    uint8_t flags = l4[13];
+    const uint32_t seq = Get32(src + 4) + i * static_cast<uint32_t>(p.gsoSize);
+    uint8_t flags = src[13];
     if (i + 1 < p.count) flags &= static_cast<uint8_t>(~(kTcpFin | kTcpPsh));
     if (i > 0) flags &= static_cast<uint8_t>(~kTcpCwr);
+    Set32(l4 + 4, seq);
     l4[13] = flags;
+    cut = (seq >> 16) + (seq & 0xffff) + (static_cast<uint32_t>(src[12]) << 8 | flags);
     csumAt = 16;
   } else {
     Set16(l4 + 4, l4Len);
+    cut = l4Len;
+    csumAt = 6;
   }
-  Set16(l4 + csumAt, 0);
-  uint16_t c = static_cast<uint16_t>(~OnesAdd(OnesSum16(l4, l4Len), PacketPseudoSum(out, p.v6, p.proto, l4Len)));
+  const uint16_t header = OnesAdd(p.l4BaseSum, cut);
+  const uint16_t rest = OnesAdd(OnesSum16(pkt + start, seg), OnesAdd(p.pseudoBaseSum, l4Len));
+  uint16_t c = static_cast<uint16_t>(~OnesAdd(header, rest));
   if (c == 0) c = 0xffff;  // -0: required for UDP (0 = none), equivalent for TCP
   Set16(l4 + csumAt, c);
   return total;
@@ -107,6 +140,7 @@ bool PlanOversizeTcp(const uint8_t* p, uint32_t len, uint32_t mtu, GsoPlan* plan
   plan->proto = 6;
   plan->v6 = false;
   plan->count = (len - plan->hdrLen + plan->gsoSize - 1) / plan->gsoSize;
+  PlanSums(plan, p);
   return true;
 }
 

@@ -63,6 +63,15 @@ struct GsoPlan {
   uint8_t proto = 0;     // 6 (TCP) or 17 (UDP)
   bool v6 = false;
   uint32_t count = 0;    // segments
+  // Folded sums of what every segment shares, taken once per plan so that a segment's
+  // checksums need no second pass over the bytes WriteSegment has just stored (reading
+  // them back right after the copy stalls on store forwarding): the IPv4 header without
+  // its total length, ID and checksum; the L4 header without its checksum and the fields
+  // cut per segment (TCP sequence number and offset/flags word, UDP length); the
+  // pseudo-header without its length.
+  uint16_t ipBaseSum = 0;
+  uint16_t l4BaseSum = 0;
+  uint16_t pseudoBaseSum = 0;
 };
 
 // Validates a GSO packet (gso_type != NONE) against its bytes. Accepts TCPV4, TCPV6 and,
@@ -74,7 +83,7 @@ struct GsoPlan {
 bool PlanGso(const VnetHdr& h, const uint8_t* pkt, size_t len, size_t maxSegment, bool uso, GsoPlan* plan);
 
 // Writes segment i (< plan.count) of the planned packet to out (room for hdrLen + gsoSize
-// bytes) and returns its length. IPv4: ID + i, total length, header checksum; IPv6:
+// bytes, not overlapping pkt) and returns its length. IPv4: ID + i, total length, header checksum; IPv6:
 // payload length; TCP: seq + i * gsoSize, FIN/PSH only on the last segment, CWR only on
 // the first; UDP: length; the full L4 checksum of the segment.
 uint32_t WriteSegment(const GsoPlan& plan, const uint8_t* pkt, uint32_t i, uint8_t* out);
@@ -93,8 +102,6 @@ bool PlanOversizeTcp(const uint8_t* pkt, uint32_t len, uint32_t mtu, GsoPlan* pl
 // it over pkt[csum_start, len). False (nothing written) when the field lies outside the packet.
 bool FinishChecksum(const VnetHdr& h, uint8_t* pkt, size_t len);
 
-// The folded pseudo-header sum of an IPv4 or IPv6 packet for an L4 length (not inverted).
-uint16_t PacketPseudoSum(const uint8_t* pkt, bool v6, uint8_t proto, uint32_t l4Len);
 
 }  // namespace vxtun
 
