@@ -37,7 +37,7 @@ export interface AttachOptions {
  * Why: Kubernetes hosts load br_netfilter, whose `bridge-nf-call-*` sysctls are per
  * namespace and default to 1, so every frame crossing br0 would run the wire's (empty)
  * netfilter hooks. On veth that work lands inside the *sending* node's send (both
- * dataplanes pay it alike; without it 1-stream TCP ran 6–8 % faster on the bench bed), a
+ * dataplanes pay it alike; without it 1-stream TCP ran 5–8 % faster on the bench bed), a
  * cost no real underlay puts on a node. Where the module is not loaded the keys do not
  * exist and there is nothing to turn off.
  */
