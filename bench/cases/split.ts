@@ -12,6 +12,8 @@ import type { MicroCase } from '../micro.js';
 import { PacketBatch } from '../../src/dataplane/batch.js';
 import { TUN_OFFLOADS_BASE, TUN_STATS } from '../../src/dataplane/offload.js';
 import { loadNative } from '../../src/native/load.js';
+import { buildTcpIpv4, TCP_ACK, TCP_CHECKSUM_OFFSET, TCP_HEADER_LEN, TCP_PSH } from '../../src/packet/build.js';
+import { pseudoHeaderSum } from '../../src/packet/checksum.js';
 import type { NativeBinding } from '../../src/native/binding.js';
 
 export let sink = 0;
@@ -19,36 +21,25 @@ export let sink = 0;
 const SEGMENTS = 44;
 const MSS = 1448;
 
-/** virtio_net_hdr (GSO_TCPV4, NEEDS_CSUM) + IPv4 + TCP (ACK|PSH, checksum field = pseudo-header sum) + payload. */
+/**
+ * virtio_net_hdr (GSO_TCPV4, NEEDS_CSUM, gso_size MSS) + an IPv4 TCP super-packet from the
+ * packet builders whose checksum field holds only the pseudo-header sum, as the kernel
+ * hands a TSO super-packet over.
+ */
 function superPacket(): Buffer {
-  const payload = SEGMENTS * MSS;
-  const total = 40 + payload;
-  const b = Buffer.alloc(10 + total);
-  b[0] = 1; // NEEDS_CSUM
-  b[1] = 1; // GSO_TCPV4
-  b.writeUInt16LE(40, 2); // hdr_len
-  b.writeUInt16LE(MSS, 4); // gso_size
-  b.writeUInt16LE(20, 6); // csum_start
-  b.writeUInt16LE(16, 8); // csum_offset
-  const ip = b.subarray(10);
-  ip[0] = 0x45;
-  ip.writeUInt16BE(total, 2);
-  ip.writeUInt16BE(0x4000, 6); // DF
-  ip[8] = 64;
-  ip[9] = 6;
-  ip.set([10, 244, 1, 2, 10, 244, 2, 2], 12);
-  ip.writeUInt16BE(40000, 20);
-  ip.writeUInt16BE(5201, 22);
-  ip.writeUInt32BE(1, 24);
-  ip.writeUInt32BE(1, 28);
-  ip[32] = 5 << 4;
-  ip[33] = 0x18; // ACK|PSH
-  ip.writeUInt16BE(65535, 34);
-  let pseudo = 0x0af4 + 0x0102 + 0x0af4 + 0x0202 + 6 + (total - 20);
-  while (pseudo > 0xffff) pseudo = (pseudo & 0xffff) + (pseudo >>> 16);
-  ip.writeUInt16BE(pseudo, 36);
-  for (let i = 40; i < total; i++) ip[i] = (i * 7) & 0xff;
-  return b;
+  const payload = Buffer.alloc(SEGMENTS * MSS);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
+  const ip = buildTcpIpv4({ src: '10.244.1.2', dst: '10.244.2.2', sport: 40000, dport: 5201, seq: 1, ack: 1, flags: TCP_ACK | TCP_PSH, payload });
+  const l4Len = ip.length - 20;
+  ip.writeUInt16BE(pseudoHeaderSum(ip.readUInt32BE(12), ip.readUInt32BE(16), 6, l4Len), 20 + TCP_CHECKSUM_OFFSET);
+  const vnet = Buffer.alloc(10);
+  vnet[0] = 1; // NEEDS_CSUM
+  vnet[1] = 1; // GSO_TCPV4
+  vnet.writeUInt16LE(20 + TCP_HEADER_LEN, 2); // hdr_len
+  vnet.writeUInt16LE(MSS, 4); // gso_size
+  vnet.writeUInt16LE(20, 6); // csum_start
+  vnet.writeUInt16LE(TCP_CHECKSUM_OFFSET, 8); // csum_offset
+  return Buffer.concat([vnet, ip]);
 }
 
 function splitCases(): MicroCase[] {
