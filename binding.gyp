@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/checksum.cc",
+        "native/checksum_js.cc",
         "native/partial_csum.cc",
         "native/batch.cc",
         "native/tun.cc",

@@ -56,7 +56,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPoll(env, exports);
   InitFd(env, exports);
   InitOffload(env, exports);
-  InitPartialCsum(env, exports);
   return exports;
 }
 

@@ -26,14 +26,13 @@ AddonData* GetAddonData(napi_env env);
 // Called by the instance data finalizer or the last close callback, whichever comes last.
 void MaybeFreeAddonData(AddonData* data);
 
-void InitChecksum(Napi::Env env, Napi::Object exports);
+void InitChecksum(Napi::Env env, Napi::Object exports);  // checksum_js.cc: checksums, finishLeakedChecksum
 void InitBatch(Napi::Env env, Napi::Object exports);
 void InitTun(Napi::Env env, Napi::Object exports);
 void InitUdp(Napi::Env env, Napi::Object exports);
 void InitPoll(Napi::Env env, Napi::Object exports);
 void InitFd(Napi::Env env, Napi::Object exports);
 void InitOffload(Napi::Env env, Napi::Object exports);
-void InitPartialCsum(Napi::Env env, Napi::Object exports);
 
 // The env cleanup hook body (poll.cc): stops every poll of the env.
 void StopAllPolls(AddonData* data);

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Internet checksum primitives (RFC 1071, RFC 1624) and their JS bindings.
+// Internet checksum primitives (RFC 1071, RFC 1624); pure (bindings in checksum_js.cc).
 #ifndef VXTUN_CHECKSUM_H_
 #define VXTUN_CHECKSUM_H_
-
-#include <napi.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -32,9 +30,6 @@ inline uint16_t PseudoSum(uint32_t src, uint32_t dst, uint8_t proto, uint32_t l4
   s += l4Length;
   return OnesAdd(s, 0);
 }
-
-// Adds onesSum, internetChecksum, ipv4HeaderChecksum, l4ChecksumIPv4, checksumUpdate16.
-void InitChecksum(Napi::Env env, Napi::Object exports);
 
 }  // namespace vxtun
 

@@ -164,4 +164,30 @@ void GroPlanner::Build(const uint8_t* const* packets, const uint32_t* lens, uint
   }
 }
 
+uint32_t WriteMergedHeaders(const GroItem& it, const uint8_t* head, const uint8_t* tail, uint8_t* out) {
+  const bool tcp = it.proto == kTcp;
+  const uint32_t hl = 20u + it.l4Hdr;
+  VnetHdr v;
+  v.flags = kVnetNeedsCsum;
+  v.gsoType = tcp ? kGsoTcpV4 : kGsoUdpL4;
+  v.hdrLen = static_cast<uint16_t>(hl);
+  v.gsoSize = it.gsoSize;
+  v.csumStart = 20;
+  v.csumOffset = tcp ? 16 : 6;
+  WriteVnetHdr(out, v);
+  uint8_t* ip = out + kVnetHdrLen;
+  std::memcpy(ip, head, hl);
+  Set16(ip + 2, it.total);
+  Set16(ip + 10, 0);
+  Set16(ip + 10, static_cast<uint16_t>(~OnesSum16(ip, 20)));
+  if (tcp) {
+    ip[33] |= tail[33] & kTcpPsh;
+    Set16(ip + 36, PseudoSum(it.src, it.dst, kTcp, it.total - 20));
+  } else {
+    Set16(ip + 24, it.total - 20);
+    Set16(ip + 26, PseudoSum(it.src, it.dst, kUdp, it.total - 20));
+  }
+  return static_cast<uint32_t>(kVnetHdrLen + hl);
+}
+
 }  // namespace vxtun

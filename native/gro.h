@@ -68,6 +68,17 @@ class GroPlanner {
   uint32_t mask_ = 0;
 };
 
+// Writes the head of run `it` (segments > 1) as a super-packet starts: the virtio_net_hdr
+// (NEEDS_CSUM, GSO_TCPV4 or GSO_UDP_L4, gso_size = the head's payload), then the head's
+// IPv4 and TCP/UDP headers with the merged total length, a fresh IPv4 header checksum, the
+// tail's PSH (TCP) or the merged UDP length, and the pseudo-header sum in the L4 checksum
+// field (CHECKSUM_PARTIAL: the kernel finishes it per segment). `head` and `tail` are the
+// run's first and last packets; out has room for kMergedHeaderRoom bytes. The payloads of
+// the run's packets, in order, follow these bytes to form the super-packet. Returns the
+// number of bytes written (virtio header + IPv4 + L4 header).
+constexpr uint32_t kMergedHeaderRoom = 10 + 20 + 60;
+uint32_t WriteMergedHeaders(const GroItem& it, const uint8_t* head, const uint8_t* tail, uint8_t* out);
+
 // True when the TCP (proto 6) or UDP (17) checksum of an IPv4 packet (IHL 5) verifies.
 bool L4ChecksumValid(const uint8_t* p, uint32_t len, uint8_t proto);
 

@@ -68,7 +68,7 @@ struct TunOffload {
   std::vector<const uint8_t*> pkts;    // write side: the selected packets, in order
   std::vector<uint32_t> lens;
   std::vector<iovec> iov;
-  uint8_t hdr[kVnetHdrLen + 60 + 60] = {};  // a merged packet's virtio, IPv4 and TCP/UDP headers
+  uint8_t hdr[kMergedHeaderRoom] = {};  // a merged packet's virtio, IPv4 and TCP/UDP headers (WriteMergedHeaders)
 };
 
 struct PendingDatagram {

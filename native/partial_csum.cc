@@ -9,7 +9,6 @@
 // changed (it is checked first and left alone).
 #include "partial_csum.h"
 
-#include "args.h"
 #include "bytes.h"
 #include "checksum.h"
 
@@ -20,18 +19,6 @@ constexpr uint8_t kTcp = 6, kUdp = 17;
 
 // One's-complement equality of two folded sums: 0x0000 and 0xffff are both zero.
 inline bool OnesEqual(uint16_t a, uint16_t b) { return a == b || (a == 0 && b == 0xffff) || (a == 0xffff && b == 0); }
-
-// finishLeakedChecksum(buf, offset, length) -> boolean.
-napi_value JsFinishLeakedChecksum(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  GetArgs(env, info, argv);
-  uint8_t* p;
-  size_t len;
-  if (!ArgBufferRange(env, argv, &p, &len)) return nullptr;
-  napi_value r;
-  napi_get_boolean(env, FinishLeakedChecksum(p, len), &r);
-  return r;
-}
 
 }  // namespace
 
@@ -59,8 +46,5 @@ bool FinishLeakedChecksum(uint8_t* p, size_t len) {
   return true;
 }
 
-void InitPartialCsum(Napi::Env env, Napi::Object exports) {
-  SetFunction(env, exports, "finishLeakedChecksum", JsFinishLeakedChecksum);
-}
 
 }  // namespace vxtun

@@ -11,8 +11,6 @@
 #ifndef VXTUN_PARTIAL_CSUM_H_
 #define VXTUN_PARTIAL_CSUM_H_
 
-#include <napi.h>
-
 #include <cstddef>
 #include <cstdint>
 

@@ -49,32 +49,9 @@ int WriteAll(int fd, const iovec* iov, int count) {
 // Writes run `it` as one super-packet (GSO_TCPV4 or GSO_UDP_L4): its headers, fixed up,
 // then every segment's payload, gathered straight from the batch. 0 or the errno.
 int WriteMerged(int fd, TunOffload* st, const GroItem& it) {
-  const uint8_t* head = st->pkts[it.head];
-  const bool tcp = it.proto == 6;
   const uint32_t hl = 20u + it.l4Hdr;
-  VnetHdr v;
-  v.flags = kVnetNeedsCsum;
-  v.gsoType = tcp ? kGsoTcpV4 : kGsoUdpL4;
-  v.hdrLen = static_cast<uint16_t>(hl);
-  v.gsoSize = it.gsoSize;
-  v.csumStart = 20;
-  v.csumOffset = tcp ? 16 : 6;
-  WriteVnetHdr(st->hdr, v);
-  uint8_t* ip = st->hdr + kVnetHdrLen;
-  std::memcpy(ip, head, hl);
-  Set16(ip + 2, it.total);
-  Set16(ip + 10, 0);
-  Set16(ip + 10, static_cast<uint16_t>(~OnesSum16(ip, 20)));
-  // CHECKSUM_PARTIAL: the field holds the pseudo-header sum; the kernel trusts the rest.
-  if (tcp) {
-    ip[33] |= st->pkts[it.tail][33] & kTcpPsh;
-    Set16(ip + 36, PseudoSum(it.src, it.dst, 6, it.total - 20));
-  } else {
-    Set16(ip + 24, it.total - 20);
-    Set16(ip + 26, PseudoSum(it.src, it.dst, 17, it.total - 20));
-  }
   iovec* iov = st->iov.data();
-  iov[0] = {st->hdr, kVnetHdrLen + hl};
+  iov[0] = {st->hdr, WriteMergedHeaders(it, st->pkts[it.head], st->pkts[it.tail], st->hdr)};
   int m = 1;
   for (uint32_t k = it.head; k != GroPlanner::kNone; k = st->gro.Next(k))
     iov[m++] = {const_cast<uint8_t*>(st->pkts[k] + hl), st->lens[k] - hl};
