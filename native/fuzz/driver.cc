@@ -87,10 +87,10 @@ int main(int argc, char** argv) {
   const vxtun::fuzz::Stats& s = vxtun::fuzz::GlobalStats();
   std::printf(
       "{\"inputs\":%llu,\"readPlanned\":%llu,\"readRejected\":%llu,\"readSegments\":%llu,\"csumFinished\":%llu,"
-      "\"oversizePlanned\":%llu,\"oversizeSegments\":%llu,\"batches\":%llu,\"runsMerged\":%llu,\"segmentsMerged\":%llu}\n",
+      "\"oversizePlanned\":%llu,\"oversizeSegments\":%llu,\"leakedFinished\":%llu,\"batches\":%llu,\"runsMerged\":%llu,\"segmentsMerged\":%llu}\n",
       (unsigned long long)s.inputs, (unsigned long long)s.readPlanned, (unsigned long long)s.readRejected,
       (unsigned long long)s.readSegments, (unsigned long long)s.csumFinished, (unsigned long long)s.oversizePlanned,
-      (unsigned long long)s.oversizeSegments, (unsigned long long)s.batches, (unsigned long long)s.runsMerged,
+      (unsigned long long)s.oversizeSegments, (unsigned long long)s.leakedFinished, (unsigned long long)s.batches, (unsigned long long)s.runsMerged,
       (unsigned long long)s.segmentsMerged);
   return 0;
 }

@@ -11,9 +11,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vxtun::fuzz;
   Input in(data, size);
   GlobalStats().inputs++;
-  switch (in.Below(3)) {
+  switch (in.Below(4)) {
     case 0: FuzzReadSide(in); break;
     case 1: FuzzOversizeTcp(in); break;
+    case 2: FuzzLeakedChecksum(in); break;
     default: FuzzWriteSide(in); break;
   }
   return 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fuzz targets for the TUN read side (vnet.h): PlanGso + WriteSegment on super-packets with
-// their virtio_net_hdr, FinishChecksum on GSO_NONE packets, and PlanOversizeTcp. Every
+// Fuzz targets for the packets the TUN sees (vnet.h, partial_csum.h): PlanGso + WriteSegment
+// on super-packets with their virtio_net_hdr, FinishChecksum on GSO_NONE packets,
+// PlanOversizeTcp and FinishLeakedChecksum on packets from the wire. Every
 // packet and every segment lives in a heap block of exactly its size, so a read or write
 // one byte out is an AddressSanitizer report. Accepted plans are checked segment by
 // segment against the reference checksum and the fields the kernel's GSO would write.
@@ -9,6 +10,7 @@
 #include <memory>
 
 #include "../bytes.h"
+#include "../partial_csum.h"
 #include "../vnet.h"
 #include "targets.h"
 
@@ -185,6 +187,35 @@ void FuzzOversizeTcp(Input& in) {
   if (len <= mtu || plan.hdrLen + plan.gsoSize != mtu || plan.count < 2 || plan.len != len)
     Fail("oversize plan", "len %u mtu %u hdrLen %u gsoSize %u count %u", len, mtu, plan.hdrLen, plan.gsoSize, plan.count);
   CheckSegments(plan, buf.get(), &st.oversizeSegments);
+}
+
+void FuzzLeakedChecksum(Input& in) {
+  Stats& st = GlobalStats();
+  Spec s = RandomSpec(in, false, in.Chance(128) ? 17 : 6, 4096);
+  s.partial = in.Chance(160);
+  std::vector<uint8_t> pkt = Build(s);
+  if (in.Chance(16)) Set16(pkt.data() + 6, Get16(pkt.data() + 6) | 0x2000);  // MF: a fragment
+  VnetHdr unused;
+  Mutate(in, pkt, &unused);
+  std::unique_ptr<uint8_t[]> buf = ExactCopy(pkt);
+  const size_t len = pkt.size();
+  const uint32_t ihl = len > 0 ? (pkt[0] & 0x0fu) * 4u : 0;
+  const bool tcp = len > 9 && pkt[9] == 6;
+  // Whether the packet's L4 checksum verified before (only meaningful for what qualifies).
+  const bool wasValid = len >= 20 && ihl >= 20 && ihl + (tcp ? 20u : 8u) <= len &&
+                        RefSum(pkt.data() + ihl, len - ihl, RefPseudoSum(pkt.data(), false, pkt[9], static_cast<uint32_t>(len - ihl))) == 0xffff;
+  if (!FinishLeakedChecksum(buf.get(), len)) {
+    if (len > 0 && std::memcmp(buf.get(), pkt.data(), len) != 0) Fail("FinishLeakedChecksum untouched", "returned false but changed the packet");
+    return;
+  }
+  st.leakedFinished++;
+  if (wasValid) Fail("FinishLeakedChecksum valid left alone", "a packet whose checksum verified was changed");
+  const size_t field = ihl + (tcp ? 16 : 6);
+  if (std::memcmp(buf.get(), pkt.data(), field) != 0 || std::memcmp(buf.get() + field + 2, pkt.data() + field + 2, len - field - 2) != 0)
+    Fail("FinishLeakedChecksum field only", "bytes besides the checksum field changed");
+  if (RefSum(buf.get() + ihl, len - ihl, RefPseudoSum(buf.get(), false, pkt[9], static_cast<uint32_t>(len - ihl))) != 0xffff)
+    Fail("FinishLeakedChecksum result", "the finished checksum does not verify (proto %u, %zu bytes)", pkt[9], len);
+  if (!tcp && Get16(buf.get() + field) == 0) Fail("FinishLeakedChecksum UDP", "a finished UDP checksum of 0");
 }
 
 }  // namespace vxtun::fuzz

@@ -75,7 +75,7 @@ void Refresh(std::vector<uint8_t>& pkt, bool v6, uint8_t proto);
 struct Stats {
   uint64_t inputs = 0;
   uint64_t readPlanned = 0, readRejected = 0, readSegments = 0, csumFinished = 0;
-  uint64_t oversizePlanned = 0, oversizeSegments = 0;
+  uint64_t oversizePlanned = 0, oversizeSegments = 0, leakedFinished = 0;
   uint64_t batches = 0, runsMerged = 0, segmentsMerged = 0;
 };
 Stats& GlobalStats();

@@ -16,6 +16,8 @@ namespace vxtun::fuzz {
 void FuzzReadSide(Input& in);
 // PlanOversizeTcp + WriteSegment: a peer's TSO frame cut to the MTU (read_side.cc).
 void FuzzOversizeTcp(Input& in);
+// FinishLeakedChecksum on a packet from the wire (read_side.cc).
+void FuzzLeakedChecksum(Input& in);
 // TUN write side: GroPlanner runs, merged and cut again (write_side.cc).
 void FuzzWriteSide(Input& in);
 

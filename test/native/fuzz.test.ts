@@ -2,8 +2,8 @@
 /**
  * The offload fuzz harness (native/fuzz) in its short mode: built with AddressSanitizer and
  * UBSan, run over fixed seeds of random inputs through the TUN read side (PlanGso,
- * WriteSegment, FinishChecksum, PlanOversizeTcp) and the write side (GroPlanner runs merged
- * and cut again). It must find nothing, and its counters must show the inputs got past
+ * WriteSegment, FinishChecksum), what the write side does to packets from the wire
+ * (PlanOversizeTcp, FinishLeakedChecksum) and the GroPlanner (runs merged and cut again). It must find nothing, and its counters must show the inputs got past
  * validation (a harness that only ever hits the first `return false` proves nothing).
  * Then the harness is shown to catch bugs: copies of the sources with one planted bug
  * each must make it fail, naming the property (or the sanitizer) that caught it.
@@ -22,7 +22,7 @@ const BUILD = path.join(NATIVE, 'fuzz', 'build.sh');
 
 interface Counters {
   inputs: number; readPlanned: number; readRejected: number; readSegments: number; csumFinished: number;
-  oversizePlanned: number; oversizeSegments: number; batches: number; runsMerged: number; segmentsMerged: number;
+  oversizePlanned: number; oversizeSegments: number; leakedFinished: number; batches: number; runsMerged: number; segmentsMerged: number;
 }
 
 const work = mkdtempSync(path.join(tmpdir(), 'vxtun-fuzz-'));
@@ -50,6 +50,7 @@ t.test('fixed seeds: no sanitizer report, no broken property, and the inputs rea
     t.ok(c.readSegments > 5000, `seed ${seed}: ${c.readSegments} read-side segments checked`);
     t.ok(c.csumFinished > 50, `seed ${seed}: ${c.csumFinished} partial checksums finished`);
     t.ok(c.oversizePlanned > 300 && c.oversizeSegments > 3000, `seed ${seed}: ${c.oversizePlanned} oversize TCP packets cut`);
+    t.ok(c.leakedFinished > 300, `seed ${seed}: ${c.leakedFinished} leaked partial checksums finished`);
     t.ok(c.runsMerged > 3000 && c.segmentsMerged > 3 * c.runsMerged,
       `seed ${seed}: ${c.runsMerged} merged runs (${c.segmentsMerged} segments) cut again byte for byte`);
   }
@@ -66,6 +67,11 @@ const MUTANTS: Array<{ name: string; file: string; from: string; to: string; cau
     name: 'the last segment copied at full gso_size',
     file: 'gso.cc', from: 'std::min<size_t>(p.gsoSize, p.len - start)', to: 'static_cast<size_t>(p.gsoSize)',
     caughtBy: /AddressSanitizer: heap-buffer-overflow|property broken: segment length/,
+  },
+  {
+    name: 'a leaked checksum finished without checking that the field holds the pseudo-header sum',
+    file: 'partial_csum.cc', from: 'if (!OnesEqual(Get16(field), pseudo)) return false;', to: '',
+    caughtBy: /property broken: FinishLeakedChecksum/,
   },
   {
     name: 'the planner no longer checks the sequence number',
