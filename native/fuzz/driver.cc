@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--max-len") && hasValue) maxLen = std::strtoull(argv[++i], nullptr, 10);
     else if (!std::strcmp(argv[i], "--save") && hasValue) saveDir = argv[++i];
     else if (argv[i][0] == '-') {
-      std::fprintf(stderr, "offload-fuzz: unknown option %s\nusage: offload-fuzz [--runs N] [--seed S] [--max-len L] [--save DIR] [FILE...]\n", argv[i]);
+      std::fprintf(stderr, "offload-fuzz: unknown option %s\n", argv[i]);
+      std::fprintf(stderr, "usage: offload-fuzz [--runs N] [--seed S] [--max-len L] [--save DIR] [FILE...]\n");
       return 2;
     } else files.push_back(argv[i]);
   }
@@ -87,10 +88,12 @@ int main(int argc, char** argv) {
   const vxtun::fuzz::Stats& s = vxtun::fuzz::GlobalStats();
   std::printf(
       "{\"inputs\":%llu,\"readPlanned\":%llu,\"readRejected\":%llu,\"readSegments\":%llu,\"csumFinished\":%llu,"
-      "\"oversizePlanned\":%llu,\"oversizeSegments\":%llu,\"leakedFinished\":%llu,\"batches\":%llu,\"runsMerged\":%llu,\"segmentsMerged\":%llu}\n",
+      "\"oversizePlanned\":%llu,\"oversizeSegments\":%llu,\"leakedFinished\":%llu,\"batches\":%llu,"
+      "\"runsMerged\":%llu,\"segmentsMerged\":%llu}\n",
       (unsigned long long)s.inputs, (unsigned long long)s.readPlanned, (unsigned long long)s.readRejected,
       (unsigned long long)s.readSegments, (unsigned long long)s.csumFinished, (unsigned long long)s.oversizePlanned,
-      (unsigned long long)s.oversizeSegments, (unsigned long long)s.leakedFinished, (unsigned long long)s.batches, (unsigned long long)s.runsMerged,
+      (unsigned long long)s.oversizeSegments, (unsigned long long)s.leakedFinished, (unsigned long long)s.batches,
+      (unsigned long long)s.runsMerged,
       (unsigned long long)s.segmentsMerged);
   return 0;
 }

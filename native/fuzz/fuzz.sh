@@ -5,14 +5,15 @@
 # the time is up. Findings are saved under build/fuzz/ (libFuzzer: crash-<sha1>; the
 # driver: crash-<seed>-<run>.bin); replay one with build/fuzz/offload-libfuzzer FILE or
 # build/fuzz/offload-fuzz FILE. libFuzzer keeps its corpus in build/fuzz/corpus.
+# VXTUN_FUZZ_DRIVER=1 uses the random driver even where libFuzzer is available.
 set -euo pipefail
 seconds=${1:-600}
 here=$(cd "$(dirname "$0")" && pwd)
-work=$here/../../build/fuzz
+work=$(cd "$here/../.." && pwd)/build/fuzz
 mkdir -p "$work/corpus"
 cd "$work"
 clang=
-for c in ${CXX:-} clang++ clang++-19 clang++-18 clang++-17 clang++-16 clang++-15 clang++-14; do
+[[ -n ${VXTUN_FUZZ_DRIVER:-} ]] || for c in ${CXX:-} clang++ clang++-19 clang++-18 clang++-17 clang++-16 clang++-15 clang++-14; do
   if echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' |
     "$c" -x c++ -fsanitize=fuzzer - -o /dev/null 2>/dev/null; then
     clang=$c
@@ -25,7 +26,9 @@ if [[ -n $clang ]]; then
   exec "$work/offload-libfuzzer" -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 "$work/corpus"
 fi
 CXX= bash "$here/build.sh" "$work/offload-fuzz" driver
-echo "no libFuzzer here (no clang++ that links -fsanitize=fuzzer): seeded random inputs for $seconds s"
+why="no clang++ here links -fsanitize=fuzzer"
+[[ -z ${VXTUN_FUZZ_DRIVER:-} ]] || why="VXTUN_FUZZ_DRIVER is set"
+echo "seeded random driver ($why), $seconds s"
 end=$((SECONDS + seconds))
 seed=$(date +%s)
 while ((SECONDS < end)); do

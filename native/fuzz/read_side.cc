@@ -86,7 +86,8 @@ void CheckSegments(const GsoPlan& plan, const uint8_t* pkt, uint64_t* segments) 
       if (RefSum(o, plan.ipLen) != 0xffff) Fail("IPv4 header checksum", "segment %u of %u", i, plan.count);
       if (Get16(o + 2) != n) Fail("IPv4 total length", "segment %u: %u, want %u", i, Get16(o + 2), n);
       if (Get16(o + 4) != static_cast<uint16_t>(Get16(pkt + 4) + i)) Fail("IPv4 ID", "segment %u", i);
-      if (std::memcmp(o + 6, pkt + 6, 4) != 0 || std::memcmp(o + 12, pkt + 12, plan.ipLen - 12) != 0 || o[0] != pkt[0] || o[1] != pkt[1])
+      if (std::memcmp(o, pkt, 2) != 0 || std::memcmp(o + 6, pkt + 6, 4) != 0 ||
+          std::memcmp(o + 12, pkt + 12, plan.ipLen - 12) != 0)
         Fail("IPv4 header kept", "segment %u changed a field it must copy", i);
     } else {
       if (Get16(o + 4) != n - 40) Fail("IPv6 payload length", "segment %u: %u, want %u", i, Get16(o + 4), n - 40);
@@ -202,18 +203,21 @@ void FuzzLeakedChecksum(Input& in) {
   const uint32_t ihl = len > 0 ? (pkt[0] & 0x0fu) * 4u : 0;
   const bool tcp = len > 9 && pkt[9] == 6;
   // Whether the packet's L4 checksum verified before (only meaningful for what qualifies).
+  const uint32_t l4Len = static_cast<uint32_t>(len - std::min<size_t>(ihl, len));
   const bool wasValid = len >= 20 && ihl >= 20 && ihl + (tcp ? 20u : 8u) <= len &&
-                        RefSum(pkt.data() + ihl, len - ihl, RefPseudoSum(pkt.data(), false, pkt[9], static_cast<uint32_t>(len - ihl))) == 0xffff;
+                        RefSum(pkt.data() + ihl, l4Len, RefPseudoSum(pkt.data(), false, pkt[9], l4Len)) == 0xffff;
   if (!FinishLeakedChecksum(buf.get(), len)) {
-    if (len > 0 && std::memcmp(buf.get(), pkt.data(), len) != 0) Fail("FinishLeakedChecksum untouched", "returned false but changed the packet");
+    if (len > 0 && std::memcmp(buf.get(), pkt.data(), len) != 0)
+      Fail("FinishLeakedChecksum untouched", "returned false but changed the packet");
     return;
   }
   st.leakedFinished++;
   if (wasValid) Fail("FinishLeakedChecksum valid left alone", "a packet whose checksum verified was changed");
   const size_t field = ihl + (tcp ? 16 : 6);
-  if (std::memcmp(buf.get(), pkt.data(), field) != 0 || std::memcmp(buf.get() + field + 2, pkt.data() + field + 2, len - field - 2) != 0)
+  if (std::memcmp(buf.get(), pkt.data(), field) != 0 ||
+      std::memcmp(buf.get() + field + 2, pkt.data() + field + 2, len - field - 2) != 0)
     Fail("FinishLeakedChecksum field only", "bytes besides the checksum field changed");
-  if (RefSum(buf.get() + ihl, len - ihl, RefPseudoSum(buf.get(), false, pkt[9], static_cast<uint32_t>(len - ihl))) != 0xffff)
+  if (RefSum(buf.get() + ihl, l4Len, RefPseudoSum(buf.get(), false, pkt[9], l4Len)) != 0xffff)
     Fail("FinishLeakedChecksum result", "the finished checksum does not verify (proto %u, %zu bytes)", pkt[9], len);
   if (!tcp && Get16(buf.get() + field) == 0) Fail("FinishLeakedChecksum UDP", "a finished UDP checksum of 0");
 }

@@ -60,12 +60,19 @@ std::vector<uint8_t> NextPacket(Input& in, Flow& f) {
   uint8_t* b = p.data();
   const uint32_t ipLen = 20u + s.ipOptions;
   switch (mutation) {
-    case 11: b[ipLen + 8 + in.Below(static_cast<uint32_t>(p.size()) - ipLen - 8)] ^= static_cast<uint8_t>(1 + in.Below(255)); break;  // bad checksum
+    case 11:  // a bad checksum: a bit of the L4 header (past the ports) or payload flipped
+      b[ipLen + 8 + in.Below(static_cast<uint32_t>(p.size()) - ipLen - 8)] ^= static_cast<uint8_t>(1 + in.Below(255));
+      break;
     case 12: if (s.proto == 17) Set16(b + ipLen + 6, 0); break;                   // UDP without a checksum
     case 13: Set16(b + 6, Get16(b + 6) | (in.Chance(128) ? 0x2000 : 1 + in.Below(0x1fff))); Refresh(p, false, s.proto); break;
     case 14: Set16(b + 2, static_cast<uint16_t>(Get16(b + 2) + 1 + in.Below(8))); break;  // total length past the bytes
     case 15: p.resize(p.size() - 1 - in.Below(static_cast<uint32_t>(p.size()) - 1)); break;
-    case 16: if (s.proto == 17) { Set16(b + ipLen + 4, static_cast<uint16_t>(Get16(b + ipLen + 4) - 1)); Refresh(p, false, 17); } break;
+    case 16:  // a UDP length one short of the IP payload
+      if (s.proto == 17) {
+        Set16(b + ipLen + 4, static_cast<uint16_t>(Get16(b + ipLen + 4) - 1));
+        Refresh(p, false, 17);
+      }
+      break;
     default: break;
   }
   f.spec.seq = s.seq + (s.proto == 6 ? s.payloadLen : 0);
@@ -122,12 +129,14 @@ void FuzzWriteSide(Input& in) {
     }
     std::vector<uint32_t> chain;
     for (uint32_t j = k; j != GroPlanner::kNone; j = planner.Next(j)) {
-      if ((!chain.empty() && j <= chain.back()) || j >= count) Fail("run chain", "run %u: index %u after %u", item, j, chain.empty() ? 0 : chain.back());
+      if ((!chain.empty() && j <= chain.back()) || j >= count)
+        Fail("run chain", "run %u: index %u after %u", item, j, chain.empty() ? 0 : chain.back());
       if (runOf[j] != GroPlanner::kNone || planner.ItemOf(j) != item) Fail("run chain", "packet %u on two runs", j);
       runOf[j] = item;
       chain.push_back(j);
     }
-    if (chain.size() != it.segments || chain.back() != it.tail) Fail("run length", "run %u: %zu packets, says %u", item, chain.size(), it.segments);
+    if (chain.size() != it.segments || chain.back() != it.tail)
+      Fail("run length", "run %u: %zu packets, says %u", item, chain.size(), it.segments);
     if (it.segments < 2) continue;
     if ((it.proto == 6 && !tcp) || (it.proto == 17 && !udp)) Fail("coalescing switched off", "run of proto %u merged", it.proto);
     uint64_t key, other;
@@ -149,7 +158,8 @@ void FuzzWriteSide(Input& in) {
       if (maxLen != 0 && lens[j] > maxLen) Fail("maxLen", "packet %u of %u bytes merged, limit %u", j, lens[j], maxLen);
       merged.insert(merged.end(), pkts[j].begin() + hl, pkts[j].end());
     }
-    if (merged.size() != it.total || merged.size() > kMaxIpPacket) Fail("merged length", "%zu bytes, run says %u", merged.size(), it.total);
+    if (merged.size() != it.total || merged.size() > kMaxIpPacket)
+      Fail("merged length", "%zu bytes, run says %u", merged.size(), it.total);
     std::unique_ptr<uint8_t[]> super(new uint8_t[merged.size()]);
     std::memcpy(super.get(), merged.data(), merged.size());
     GsoPlan plan;
@@ -167,7 +177,9 @@ void FuzzWriteSide(Input& in) {
           b++;
           continue;
         }
-        if (out[b] != ptrs[j][b]) Fail("round trip", "run %u segment %u differs from packet %u at byte %u: 0x%02x, was 0x%02x", item, i, j, b, out[b], ptrs[j][b]);
+        if (out[b] != ptrs[j][b])
+          Fail("round trip", "run %u segment %u differs from packet %u at byte %u: 0x%02x, was 0x%02x", item, i, j, b,
+               out[b], ptrs[j][b]);
       }
     }
     st.runsMerged++;
