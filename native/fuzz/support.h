@@ -41,6 +41,7 @@ uint16_t RefSum(const uint8_t* p, size_t n, uint32_t seed = 0);
 uint16_t RefPseudoSum(const uint8_t* p, bool v6, uint8_t proto, uint32_t l4Len);
 
 // One's-complement equality: 0x0000 and 0xffff are both zero (a TCP checksum may be either).
+// The harness's own, like RefSum: the judge borrows nothing from the code it judges.
 inline bool OnesEqual(uint16_t a, uint16_t b) { return a == b || (a == 0 && b == 0xffff) || (a == 0xffff && b == 0); }
 
 // A TCP or UDP packet over IPv4 or IPv6, as the builders make it.
