@@ -2,12 +2,15 @@
 // Write side of the TUN offloads: planning which TCP segments (and, with USO, which UDP
 // datagrams) of a batch coalesce into one GSO super-packet (the rules of wireguard-go's
 // tcpGRO/udpGRO and the kernel's GRO selftest, made strict enough that the kernel's
-// segmentation reproduces every packet byte for byte).
+// segmentation reproduces every packet byte for byte), and the headers of the super-packet
+// a run becomes.
 #ifndef VXTUN_GRO_H_
 #define VXTUN_GRO_H_
 
 #include <cstdint>
 #include <vector>
+
+#include "vnet.h"
 
 namespace vxtun {
 
@@ -76,7 +79,7 @@ class GroPlanner {
 // run's first and last packets; out has room for kMergedHeaderRoom bytes. The payloads of
 // the run's packets, in order, follow these bytes to form the super-packet. Returns the
 // number of bytes written (virtio header + IPv4 + L4 header).
-constexpr uint32_t kMergedHeaderRoom = 10 + 20 + 60;
+constexpr uint32_t kMergedHeaderRoom = kVnetHdrLen + 20 + 60;  // IHL 5 only (GroPlanner), TCP options up to 40
 uint32_t WriteMergedHeaders(const GroItem& it, const uint8_t* head, const uint8_t* tail, uint8_t* out);
 
 // True when the TCP (proto 6) or UDP (17) checksum of an IPv4 packet (IHL 5) verifies.

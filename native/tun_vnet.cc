@@ -11,10 +11,7 @@
 #include <cstring>
 
 #include "args.h"
-#include "bytes.h"
-#include "checksum.h"
 #include "offload.h"
-#include "partial_csum.h"
 
 namespace vxtun {
 namespace {
