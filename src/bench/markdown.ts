@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * bench/results/<date>.md: one table per offload mode (rows = metrics, columns = kernel |
- * vxtun | mixed | vxtun/kernel), cells "median (min–max)" over the repetitions, then the
+ * vxtun | mixed | naive | vxtun/kernel | naive/kernel, as far as the run measured them),
+ * cells "median (min–max)" over the repetitions, then the
  * UDP criterion of the issue, the steady-state figures and every failure with its reason.
  * Pure: renders a BenchResult, never measures.
  */
@@ -36,15 +37,16 @@ function ratioCell(v: Summary | undefined, k: Summary | undefined): string {
 export function modeTable(result: BenchResult, mode: OffloadMode): string {
   const configs = result.plan.configs;
   const byConfig = result.summary[mode] ?? {};
-  const withRatio = configs.includes('kernel') && configs.includes('vxtun');
-  const head = ['metric', ...configs, ...(withRatio ? ['vxtun/kernel'] : [])];
+  // Ratios against the kernel: vxtun's (the issue's targets) and the naive anchor's.
+  const ratioOf = configs.includes('kernel') ? (['vxtun', 'naive'] as const).filter((c) => configs.includes(c)) : [];
+  const head = ['metric', ...configs, ...ratioOf.map((c) => `${c}/kernel`)];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
   for (const m of METRICS) {
     // Without a search (quick mode) only the kernel has an own maximum: the reference itself.
     if (m.id === 'udp_max_pass_kpps' && !result.plan.udpSearch && configs.includes('kernel')) continue;
     const cells = configs.map((c: DataplaneConfig) => cell(byConfig[c]?.[m.id], m.digits, result.plan.reps));
     if (cells.every((c) => c === '–')) continue;
-    const r = withRatio ? [m.ratio === false ? '' : ratioCell(byConfig.vxtun?.[m.id], byConfig.kernel?.[m.id])] : [];
+    const r = ratioOf.map((c) => (m.ratio === false ? '' : ratioCell(byConfig[c]?.[m.id], byConfig.kernel?.[m.id])));
     lines.push(`| ${m.label} (${m.unit}) | ${[...cells, ...r].join(' | ')} |`);
   }
   return lines.join('\n');

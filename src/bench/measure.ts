@@ -17,21 +17,21 @@ import { cpuDelta, processCpuPct, readCpuTimes, readPidTicks, type CpuUsage } fr
 import { percentile } from './stats.js';
 import type { CpuCost, RttResult, TcpResult, UdpTrial } from './result.js';
 
-/** Starts a CPU window (whole VM + each vxtun process of `bed`); call the result to close it. */
+/** Starts a CPU window (whole VM + each forwarder process of `bed`); call the result to close it. */
 export function cpuWindow(bed: BenchBed): () => CpuCost {
   const ncpu = cpus().length;
   const t0 = performance.now();
   const vm0 = readCpuTimes();
-  const pids0 = bed.vxtun.map((v) => ({ node: v.node, pid: v.pid, ticks: readPidTicks(v.pid) }));
+  const pids0 = bed.daemons.map((v) => ({ node: v.node, pid: v.pid, ticks: readPidTicks(v.pid) }));
   return () => {
     const seconds = (performance.now() - t0) / 1000;
     const vm: CpuUsage = cpuDelta(vm0, readCpuTimes(), ncpu);
-    const vxtunPct: Record<string, number> = {};
+    const daemonPct: Record<string, number> = {};
     for (const p of pids0) {
       const now = readPidTicks(p.pid);
-      if (p.ticks !== null && now !== null) vxtunPct[p.node] = processCpuPct(p.ticks, now, seconds);
+      if (p.ticks !== null && now !== null) daemonPct[p.node] = processCpuPct(p.ticks, now, seconds);
     }
-    return { seconds, vm, vxtunPct };
+    return { seconds, vm, daemonPct };
   };
 }
 
@@ -48,20 +48,20 @@ export interface PingSpec {
 
 /**
  * `ping -n -i interval -c count -W 1` pod1 → pod2; nearest-rank p50/p99 of the per-packet
- * times. With `pinCpu`, the pinger and every vxtun process of the bed run on that vCPU only
+ * times. With `pinCpu`, the pinger and every forwarder process of the bed run on that vCPU only
  * (taskset), so every wakeup on the path is a same-vCPU one; the daemons get all vCPUs back
  * afterwards.
  */
 export async function measureRtt(bed: BenchBed, spec: PingSpec, pinCpu?: number): Promise<RttResult> {
   const ping = ['ping', '-n', '-i', String(spec.intervalS), '-c', String(spec.pings), '-W', '1', bed.server.ip];
   const argv = pinCpu === undefined ? ping : ['taskset', '-c', String(pinCpu), ...ping];
-  if (pinCpu !== undefined) for (const v of bed.vxtun) setAffinity(v.pid, String(pinCpu));
+  if (pinCpu !== undefined) for (const v of bed.daemons) setAffinity(v.pid, String(pinCpu));
   const close = cpuWindow(bed);
   let r: Awaited<ReturnType<typeof collect>>;
   try {
     r = await collect(bed.client.spawn(argv), (spec.pings * spec.intervalS + 30) * 1000);
   } finally {
-    if (pinCpu !== undefined) for (const v of bed.vxtun) setAffinity(v.pid, `0-${cpus().length - 1}`);
+    if (pinCpu !== undefined) for (const v of bed.daemons) setAffinity(v.pid, `0-${cpus().length - 1}`);
   }
   const cpu = close();
   const p = parsePing(r.stdout + r.stderr);

@@ -25,10 +25,10 @@ function val<T>(o: Outcome<T> | undefined): T | null {
   return o?.ok ? o.value : null;
 }
 
-/** Sum of the vxtun processes' CPU, % of one vCPU; null when the cell ran no vxtun. */
-function vxtunSum(cpu: CpuCost | undefined): number | null {
+/** Sum of the forwarder processes' CPU (vxtun or naivefwd), % of one vCPU; null when the cell ran none. */
+function daemonSum(cpu: CpuCost | undefined): number | null {
   if (!cpu) return null;
-  const v = Object.values(cpu.vxtunPct);
+  const v = Object.values(cpu.daemonPct);
   return v.length === 0 ? null : v.reduce((a, b) => a + b, 0);
 }
 
@@ -38,8 +38,8 @@ const kpps = (pps: number | null | undefined): number | null => (typeof pps === 
 export const METRICS: readonly MetricDef[] = [
   { id: 'rtt_p50_us', label: 'RTT p50', unit: 'µs', digits: 0, better: 'lower', get: (c) => val(c.rtt)?.p50Us ?? null },
   { id: 'rtt_p99_us', label: 'RTT p99', unit: 'µs', digits: 0, better: 'lower', get: (c) => val(c.rtt)?.p99Us ?? null },
-  { id: 'rtt1cpu_p50_us', label: 'RTT p50, pinger and vxtun on vCPU 0', unit: 'µs', digits: 0, better: 'lower', get: (c) => val(c.rtt1cpu)?.p50Us ?? null },
-  { id: 'rtt1cpu_p99_us', label: 'RTT p99, pinger and vxtun on vCPU 0', unit: 'µs', digits: 0, better: 'lower', get: (c) => val(c.rtt1cpu)?.p99Us ?? null },
+  { id: 'rtt1cpu_p50_us', label: 'RTT p50, pinger and forwarders on vCPU 0', unit: 'µs', digits: 0, better: 'lower', get: (c) => val(c.rtt1cpu)?.p50Us ?? null },
+  { id: 'rtt1cpu_p99_us', label: 'RTT p99, pinger and forwarders on vCPU 0', unit: 'µs', digits: 0, better: 'lower', get: (c) => val(c.rtt1cpu)?.p99Us ?? null },
   { id: 'rttidle_p50_us', label: 'RTT p50, idle (pings 200 ms apart)', unit: 'µs', digits: 0, better: 'lower', get: (c) => val(c.rttIdle)?.p50Us ?? null },
   { id: 'rttidle_p99_us', label: 'RTT p99, idle (pings 200 ms apart)', unit: 'µs', digits: 0, better: 'lower', get: (c) => val(c.rttIdle)?.p99Us ?? null },
   { id: 'tcp1_gbps', label: 'TCP 1 stream', unit: 'Gbit/s', digits: 2, better: 'higher', get: (c) => val(c.tcp1)?.gbps ?? null },
@@ -55,8 +55,8 @@ export const METRICS: readonly MetricDef[] = [
   { id: 'tcp4_vcpu_per_gbps', label: 'VM CPU per Gbit/s (TCP 4)', unit: 'vCPU', digits: 3, better: 'lower', get: (c) => val(c.tcp4)?.vcpuPerGbps ?? null },
   { id: 'udp_vcpu_per_100kpps', label: 'VM CPU per 100 kpps (UDP at load)', unit: 'vCPU', digits: 2, better: 'lower', get: (c) => val(c.udp)?.atReference?.vcpuPer100kpps ?? null },
   { id: 'tcp1_vm_busy_pct', label: 'VM busy during TCP 1', unit: '% vCPU', digits: 0, better: 'lower', get: (c) => val(c.tcp1)?.cpu.vm.busy ?? null },
-  { id: 'tcp1_vxtun_cpu_pct', label: 'vxtun processes during TCP 1', unit: '% vCPU', digits: 0, better: 'lower', get: (c) => vxtunSum(val(c.tcp1)?.cpu) },
-  { id: 'udp_vxtun_cpu_pct', label: 'vxtun processes during UDP at load', unit: '% vCPU', digits: 0, better: 'lower', get: (c) => vxtunSum(val(c.udp)?.atReference?.cpu) },
+  { id: 'tcp1_daemon_cpu_pct', label: 'forwarder processes during TCP 1', unit: '% vCPU', digits: 0, better: 'lower', get: (c) => daemonSum(val(c.tcp1)?.cpu) },
+  { id: 'udp_daemon_cpu_pct', label: 'forwarder processes during UDP at load', unit: '% vCPU', digits: 0, better: 'lower', get: (c) => daemonSum(val(c.udp)?.atReference?.cpu) },
 ];
 
 /** The metric called `id`; throws when there is none. */

@@ -6,8 +6,11 @@
  */
 import { UsageError } from '../cli/errors.js';
 
-/** kernel = flannel.1 on both nodes; vxtun = vxtun on both; mixed = vxtun on node1, kernel on node2. */
-export const CONFIGS = ['kernel', 'vxtun', 'mixed'] as const;
+/**
+ * kernel = flannel.1 on both nodes; vxtun = vxtun on both; mixed = vxtun on node1, kernel on
+ * node2; naive = bench/tools/naivefwd.c on both (the userspace anchor: one syscall per packet).
+ */
+export const CONFIGS = ['kernel', 'vxtun', 'mixed', 'naive'] as const;
 export type DataplaneConfig = (typeof CONFIGS)[number];
 
 /** txoff = `ethtool -K ul0 tx off` on both nodes (real ≤1514 B frames, primary); default = veth defaults. */
@@ -50,6 +53,9 @@ export interface BenchPlan {
   steadySeconds: number;
 }
 
+/** The configs a --quick run measures unless --only says otherwise (the anchor is left out to stay under two minutes). */
+export const QUICK_CONFIGS: readonly DataplaneConfig[] = ['kernel', 'vxtun', 'mixed'];
+
 /** Raw flag values as commander hands them over. */
 export interface BenchFlags {
   quick?: boolean;
@@ -77,16 +83,16 @@ function parseIntFlag(raw: string, flag: string, min: number, max: number): numb
 }
 
 /**
- * Builds the plan from the flags. Full mode: 3 reps, both modes, 2000 pings at 2 ms, 50
- * idle pings at 200 ms, 10 s iperf3 and UDP trials, UDP rate search, 60 s steady state.
- * --quick: 1 rep, txoff only (unless --modes says otherwise), 500 pings, no idle pings, 3 s
+ * Builds the plan from the flags. Full mode: every config, 3 reps, both modes, 2000 pings at
+ * 2 ms, 50 idle pings at 200 ms, 10 s iperf3 and UDP trials, UDP rate search, 60 s steady
+ * state. --quick: QUICK_CONFIGS, 1 rep, txoff only (unless --only/--modes say otherwise), 500 pings, no idle pings, 3 s
  * iperf3, 2 s UDP trials, no search and no steady state: about a minute and a half on a
  * 2-vCPU VM. `defaultOut` is used when --out is absent.
  */
 export function parsePlan(flags: BenchFlags, defaultOut: string): BenchPlan {
   const quick = flags.quick === true;
   const reps = flags.reps !== undefined ? parseIntFlag(flags.reps, '--reps', 1, 50) : quick ? 1 : 3;
-  const configs = flags.only !== undefined ? parseList(flags.only, CONFIGS, '--only') : [...CONFIGS];
+  const configs = flags.only !== undefined ? parseList(flags.only, CONFIGS, '--only') : quick ? [...QUICK_CONFIGS] : [...CONFIGS];
   const modes = flags.modes !== undefined ? parseList(flags.modes, MODES, '--modes') : quick ? ['txoff' as const] : [...MODES];
   const udpPayload = flags.udpPayload !== undefined ? parseIntFlag(flags.udpPayload, '--udp-payload', 0, 1400) : 18;
   const steadyDefault = quick ? 0 : 60;

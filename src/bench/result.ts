@@ -8,7 +8,8 @@ import type { BenchPlan, DataplaneConfig, OffloadMode } from './plan.js';
 import type { CpuUsage } from './procfs.js';
 import type { Summary } from './stats.js';
 
-export const RESULT_SCHEMA = 'vxtun-bench/1';
+/** 2: the naive config, and `daemonPct` (was `vxtunPct`) holds naivefwd's CPU too. */
+export const RESULT_SCHEMA = 'vxtun-bench/2';
 
 /** CPU spent during one test window. */
 export interface CpuCost {
@@ -16,8 +17,8 @@ export interface CpuCost {
   seconds: number;
   /** Whole VM (every namespace, and anything else running on the machine), % of one vCPU. */
   vm: CpuUsage;
-  /** utime+stime of each vxtun process, by node name, % of one vCPU. */
-  vxtunPct: Record<string, number>;
+  /** utime+stime of each userspace forwarder (vxtun or naivefwd), by node name, % of one vCPU. */
+  daemonPct: Record<string, number>;
 }
 
 export interface RttResult {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * `vxtun bench`: the namespace benchmark, kernel VXLAN vs vxtun vs mixed, side by side in
- * one run. Repetitions are interleaved (rep 1 of every mode and config, then rep 2, …) and
+ * `vxtun bench`: the namespace benchmark, kernel VXLAN vs vxtun vs mixed (and the naive C
+ * forwarder as the userspace anchor), side by side in one run. Repetitions are interleaved (rep 1 of every mode and config, then rep 2, …) and
  * every cell gets a fresh bed (bed.ts). Within a rep and mode the kernel runs first: its
  * highest small-UDP rate with < 1 % loss is the load vxtun and mixed are measured at (when
  * the kernel cell failed, the last rate found for that mode).
@@ -104,7 +104,7 @@ export async function runBench(flags: BenchFlags): Promise<{ result: BenchResult
           cells.push(cell);
           let bed: BenchBed;
           try {
-            bed = await progress.wait(`building the ${config} ${mode} bed`, () => buildBed(config, mode));
+            bed = await progress.wait(`building the ${config} ${mode} bed`, () => buildBed(config, mode, { naivefwd: tools.naivefwd }));
           } catch (err) {
             cell.setupError = err instanceof Error ? err.message : String(err);
             for (const t of TESTS) progress.skip(`${config} ${mode} ${t} rep ${rep}`, `bed setup failed: ${cell.setupError}`);

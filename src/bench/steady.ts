@@ -106,15 +106,15 @@ export async function runSteady(tools: { udpblast: string; udpsink: string }, se
     const sink = await startReady(() => b.server.spawn([tools.udpsink, '-p', '9000', '-t', String(seconds + 30)]), /ready/, (seconds + 60) * 1000);
     const tcp = collect(b.client.spawn(['iperf3', '-c', b.server.ip, '-p', '5201', '-t', String(seconds), '-b', String(Math.round(tcpBps)), '-J', '--connect-timeout', '3000']), (seconds + 30) * 1000);
     const udp = collect(b.client.spawn([tools.udpblast, '-d', b.server.ip, '-p', '9000', '-s', String(udpPayload), '-t', String(seconds), '-r', String(udpPps)]), (seconds + 30) * 1000);
-    const nodes = b.vxtun.map((v) => v.node);
+    const nodes = b.daemons.map((v) => v.node);
     let heapOk = true;
     const t0 = Date.now();
     for (let i = 0; (Date.now() - t0) / 1000 < seconds; i++) {
       const t = Math.round((Date.now() - t0) / 100) / 10;
       const sample: SteadyResult['samples'][number] = { t, rssBytes: {}, heapUsedBytes: {} };
-      for (const v of b.vxtun) sample.rssBytes[v.node] = readRss(v.pid);
+      for (const v of b.daemons) sample.rssBytes[v.node] = readRss(v.pid);
       if (heapOk && i % 5 === 0) {
-        for (const v of b.vxtun) {
+        for (const v of b.daemons) {
           try {
             const st = await statusSample(b, v.node);
             sample.heapUsedBytes[v.node] = st.heapUsed;

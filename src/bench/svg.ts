@@ -10,7 +10,7 @@ import type { DataplaneConfig, OffloadMode } from './plan.js';
 import type { BenchResult } from './result.js';
 import type { Summary } from './stats.js';
 
-const COLORS: Record<DataplaneConfig, string> = { kernel: '#6b7280', vxtun: '#2563eb', mixed: '#ea580c' };
+const COLORS: Record<DataplaneConfig, string> = { kernel: '#6b7280', vxtun: '#2563eb', mixed: '#ea580c', naive: '#a855f7' };
 const W = 960;
 const ROW_H = 290;
 const TOP = 56;

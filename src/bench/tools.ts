@@ -2,7 +2,7 @@
 /**
  * The bench's prerequisites and its own tools. requireTools() checks root and the external
  * commands and throws a UsageError (exit 2) naming what is missing and how to install it.
- * buildTools() compiles bench/tools/udpblast.c, udpsink.c and wakeup.c with `cc -O2` into a fresh
+ * buildTools() compiles bench/tools/udpblast.c, udpsink.c, wakeup.c and naivefwd.c with `cc -O2` into a fresh
  * temporary directory, removed by the returned handle (and on exit/Ctrl-C).
  */
 import { execFileSync } from 'node:child_process';
@@ -66,10 +66,11 @@ export interface BenchTools {
   readonly udpblast: string;
   readonly udpsink: string;
   readonly wakeup: string;
+  readonly naivefwd: string;
   remove(): void;
 }
 
-/** Compiles udpblast, udpsink and wakeup with `cc -O2`; throws with the compiler's output on failure. */
+/** Compiles udpblast, udpsink, wakeup and naivefwd with `cc -O2`; throws with the compiler's output on failure. */
 export function buildTools(srcDir = TOOLS_SRC_DIR): BenchTools {
   const dir = mkdtempSync(path.join(tmpdir(), 'vxtun-bench-tools-'));
   let unregister: () => void = () => {};
@@ -80,7 +81,7 @@ export function buildTools(srcDir = TOOLS_SRC_DIR): BenchTools {
   unregister = registerCleanup(remove);
   try {
     const out: Record<string, string> = {};
-    for (const name of ['udpblast', 'udpsink', 'wakeup']) {
+    for (const name of ['udpblast', 'udpsink', 'wakeup', 'naivefwd']) {
       const src = path.join(srcDir, `${name}.c`);
       if (!existsSync(src)) throw new Error(`bench tool source ${src} is missing`);
       out[name] = path.join(dir, name);
@@ -91,7 +92,7 @@ export function buildTools(srcDir = TOOLS_SRC_DIR): BenchTools {
         throw new Error(`cc -O2 ${src} failed: ${(e.stderr ?? String(err)).trim()}`);
       }
     }
-    return { dir, udpblast: out.udpblast as string, udpsink: out.udpsink as string, wakeup: out.wakeup as string, remove };
+    return { dir, udpblast: out.udpblast as string, udpsink: out.udpsink as string, wakeup: out.wakeup as string, naivefwd: out.naivefwd as string, remove };
   } catch (err) {
     remove();
     throw err;

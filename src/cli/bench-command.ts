@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * `vxtun bench` (also `npm run bench`): the namespace benchmark, kernel VXLAN vs vxtun vs
- * the mixed pair in one run (src/bench/run.ts). Needs root, iperf3, ethtool, ping and cc;
+ * the mixed pair, with a naive C forwarder as the userspace anchor, in one run (src/bench/run.ts). Needs root, iperf3, ethtool, ping and cc;
  * exits 2 naming what is missing. The implementation is imported only when it runs.
  */
 import type { Command } from 'commander';
@@ -11,9 +11,9 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description('namespace benchmark: kernel VXLAN vs vxtun vs mixed (RTT, TCP, small-UDP pps, CPU), side by side;\n' +
       'writes <out>/<date>.json, .md and .svg (needs root, iperf3, ethtool, ping, cc, taskset)')
-    .option('--quick', 'one rep, txoff only, short tests, no UDP search or steady state (< 2 min); files get -quick')
+    .option('--quick', 'one rep, txoff only, kernel, vxtun and mixed, short tests, no UDP search or steady state (< 2 min); files get -quick')
     .option('--reps <n>', 'interleaved repetitions (default 3; 1 with --quick)')
-    .option('--only <configs>', 'comma list of kernel, vxtun, mixed (default all)')
+    .option('--only <configs>', 'comma list of kernel, vxtun, mixed, naive (the C anchor: one syscall per packet) (default all)')
     .option('--modes <modes>', 'comma list of txoff, default (default both; txoff with --quick)')
     .option('--out <dir>', 'output directory (default bench/results of the package)')
     .option('--udp-payload <bytes>', 'small-UDP payload size (default 18: a 60-byte inner frame)')

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Test helpers for the bench: a deterministic BenchResult (3 reps × 2 modes × 3 configs,
+ * Test helpers for the bench: a deterministic BenchResult (3 reps × 2 modes × 4 configs,
  * invented round numbers, one failed measurement) and the path of the checked-in fixtures.
  * Nothing here measures anything.
  */
@@ -18,7 +18,7 @@ export function fixturePath(name: string): string {
 }
 
 function cpu(busy: number, vxtun: Record<string, number>): CpuCost {
-  return { seconds: 10, vm: { busy, user: busy / 4, sys: busy / 2, irqSoftirq: busy / 4, steal: 0 }, vxtunPct: vxtun };
+  return { seconds: 10, vm: { busy, user: busy / 4, sys: busy / 2, irqSoftirq: busy / 4, steal: 0 }, daemonPct: vxtun };
 }
 
 function trial(offered: number, sent: number, delivered: number, busy: number, vxtun: Record<string, number>): UdpTrial {
@@ -35,6 +35,7 @@ const BASE: Record<DataplaneConfig, { p50: number; p99: number; tcp1: number; tc
   kernel: { p50: 20, p99: 80, tcp1: 5, tcp4: 6, udp: 100_000 },
   vxtun: { p50: 60, p99: 200, tcp1: 2, tcp4: 2.5, udp: 95_000 },
   mixed: { p50: 40, p99: 150, tcp1: 2.5, tcp4: 3, udp: 97_000 },
+  naive: { p50: 100, p99: 400, tcp1: 1, tcp4: 1, udp: 50_000 },
 };
 
 /** The fixture result. `mixed` default tcp1 of rep 3 failed ("iperf3: unable to connect…"). */
@@ -43,10 +44,10 @@ export function fixtureResult(): BenchResult {
   const cells: CellResult[] = [];
   for (let rep = 1; rep <= 3; rep++) {
     for (const mode of ['txoff', 'default'] as OffloadMode[]) {
-      for (const config of ['kernel', 'vxtun', 'mixed'] as DataplaneConfig[]) {
+      for (const config of ['kernel', 'vxtun', 'mixed', 'naive'] as DataplaneConfig[]) {
         const k = 1 + (rep - 2) * 0.1;
         const b = BASE[config];
-        const vx: Record<string, number> = config === 'kernel' ? {} : config === 'vxtun' ? { node1: 50 * k, node2: 40 * k } : { node1: 45 * k };
+        const vx: Record<string, number> = config === 'kernel' ? {} : config === 'mixed' ? { node1: 45 * k } : { node1: 50 * k, node2: 40 * k };
         const tcpGbps = (g: number): number => (mode === 'default' ? g * 2 : g) * k;
         const ref = 100_000;
         const atRef = config === 'kernel' ? trial(0, ref, ref, 150, vx) : trial(ref, ref, Math.round(b.udp * k), 180, vx);

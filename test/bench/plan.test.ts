@@ -11,17 +11,19 @@ import { searchMaxPass, udpTest, type TrialFn } from '../../src/bench/udp.js';
 
 t.test('parsePlan: full and quick defaults, flags, errors', async (t) => {
   const full = parsePlan({}, '/out');
-  t.match(full, { quick: false, reps: 3, configs: ['kernel', 'vxtun', 'mixed'], modes: ['txoff', 'default'], outDir: '/out', pings: 2000, pingIntervalS: 0.002, idlePings: 50, idlePingIntervalS: 0.2, tcpSeconds: 10, udpSeconds: 10, udpPayload: 18, lossLimit: 0.01, udpSearch: true, steadySeconds: 60 });
-  t.equal(stepCount(full), 3 * 2 * 3 * 6 + 1);
+  t.match(full, { quick: false, reps: 3, configs: ['kernel', 'vxtun', 'mixed', 'naive'], modes: ['txoff', 'default'], outDir: '/out', pings: 2000, pingIntervalS: 0.002, idlePings: 50, idlePingIntervalS: 0.2, tcpSeconds: 10, udpSeconds: 10, udpPayload: 18, lossLimit: 0.01, udpSearch: true, steadySeconds: 60 });
+  t.equal(stepCount(full), 3 * 2 * 4 * 6 + 1);
   const quick = parsePlan({ quick: true }, '/out');
+  t.same(quick.configs, ['kernel', 'vxtun', 'mixed'], 'quick leaves the naive anchor out');
   t.match(quick, { quick: true, reps: 1, modes: ['txoff'], pings: 500, idlePings: 0, tcpSeconds: 3, udpSeconds: 2, udpSearch: false, steadySeconds: 0 });
   t.equal(stepCount(quick), 18, 'the idle-RTT step is counted, then skipped');
-  t.ok(estimateSeconds(full) > estimateSeconds({ ...full, idlePings: 0 }) + 18 * 10, 'idle pings: 10 s per cell in the estimate');
+  t.ok(estimateSeconds(full) > estimateSeconds({ ...full, idlePings: 0 }) + 24 * 10, 'idle pings: 10 s per cell in the estimate');
   t.ok(estimateSeconds(quick) < 120, `quick estimate ${estimateSeconds(quick)} s is under two minutes`);
   const custom = parsePlan({ reps: '5', only: 'mixed, kernel', modes: 'default', out: 'x', udpPayload: '64', steady: '0' }, '/out');
   t.match(custom, { reps: 5, configs: ['kernel', 'mixed'], modes: ['default'], outDir: 'x', udpPayload: 64, steadySeconds: 0 });
   t.same(custom.configs, ['kernel', 'mixed'], 'canonical order: kernel first');
   t.equal(parsePlan({ only: 'kernel' }, '/o').steadySeconds, 0, 'no steady state without vxtun');
+  t.same(parsePlan({ quick: true, only: 'naive,kernel' }, '/o').configs, ['kernel', 'naive'], '--only brings the anchor into a quick run');
   t.equal(parsePlan({ quick: true, modes: 'txoff,default' }, '/o').modes.length, 2, '--modes overrides quick');
   for (const bad of [{ reps: '0' }, { reps: 'x' }, { only: 'flannel' }, { only: ',' }, { modes: 'off' }, { udpPayload: '9000' }]) {
     t.throws(() => parsePlan(bad, '/o'), UsageError, JSON.stringify(bad));
