@@ -19,10 +19,16 @@ import type { LabPod } from '../lab/pod.js';
 import { ping } from '../lab/probe.js';
 import { registerCleanup, sleep } from '../lab/proc.js';
 import { LabFiles, startVxtun } from '../lab/vxtun.js';
-import { startNaive, type BedDaemon } from './naive.js';
+import { startNaive } from './naive.js';
 import type { DataplaneConfig, OffloadMode } from './plan.js';
 
-export type { BedDaemon } from './naive.js';
+/** A forwarding process in the bed (vxtun or naivefwd): its node, PID and how to stop it. */
+export interface BedDaemon {
+  node: string;
+  pid: number;
+  /** SIGTERM by PID (SIGKILL after a grace period); resolves once it has exited. Never rejects. */
+  stop(): Promise<unknown>;
+}
 
 /** One built bed; teardown() stops the daemons by PID and removes every namespace. */
 export interface BenchBed {

@@ -2,8 +2,8 @@
 /**
  * bench/results/<date>.md: one table per offload mode (rows = metrics, columns = kernel |
  * vxtun | mixed | naive | vxtun/kernel | naive/kernel, as far as the run measured them),
- * cells "median (min–max)" over the repetitions, then the
- * UDP criterion of the issue, the steady-state figures and every failure with its reason.
+ * cells "median (min–max)" over the repetitions, then the UDP criterion of the issue, the
+ * steady-state figures and every failure with its reason.
  * Pure: renders a BenchResult, never measures.
  */
 import { METRICS } from './metrics.js';
@@ -137,7 +137,7 @@ export function renderMarkdown(result: BenchResult): string {
       (p.idlePings > 0 ? `; idle RTT: ${p.idlePings} pings every ${p.idlePingIntervalS * 1000} ms, so every process on the path sleeps between them. ` : '. ') +
       `TCP: iperf3 -t ${p.tcpSeconds}, end.sum_received. UDP: one flow of ${p.udpPayload}-byte payloads (${p.udpPayload + 42}-byte inner frame), udpblast (sendmmsg) → udpsink (recvmmsg), ${p.udpSeconds} s trials; ` +
       `the offered load is the kernel's highest rate with < ${p.lossLimit * 100} % loss in the same rep, and every config is measured at it. ` +
-      'CPU: whole-VM /proc/stat deltas (% of one vCPU; other work on the machine is included) and the vxtun processes\' utime+stime.',
+      'CPU: whole-VM /proc/stat deltas (% of one vCPU; other work on the machine is included) and the forwarder processes\' (vxtun or naivefwd) utime+stime.',
   ];
   for (const mode of p.modes) {
     out.push('', `## ${MODE_TITLE[mode]}`, '', modeTable(result, mode));

@@ -13,18 +13,11 @@ import { networkAddr } from '../lab/addr.js';
 import type { LabPeer } from '../lab/kernel-flannel.js';
 import type { LabNode } from '../lab/node.js';
 import { stopChild } from '../lab/proc.js';
+import type { BedDaemon } from './bed.js';
 import { startReady } from './measure.js';
 
 /** The TUN naivefwd creates on each node. */
 export const NAIVE_TUN = 'naive0';
-
-/** A forwarding process in the bed (vxtun or naivefwd): its node, PID and how to stop it. */
-export interface BedDaemon {
-  node: string;
-  pid: number;
-  /** SIGTERM by PID (SIGKILL after a grace period); resolves once it has exited. Never rejects. */
-  stop(): Promise<unknown>;
-}
 
 /** naivefwd's counters, printed when it exits. */
 export interface NaiveCounters {

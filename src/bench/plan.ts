@@ -53,7 +53,7 @@ export interface BenchPlan {
   steadySeconds: number;
 }
 
-/** The configs a --quick run measures unless --only says otherwise (the anchor is left out to stay under two minutes). */
+/** What --quick measures unless --only says otherwise (the anchor is left out to stay under two minutes). */
 export const QUICK_CONFIGS: readonly DataplaneConfig[] = ['kernel', 'vxtun', 'mixed'];
 
 /** Raw flag values as commander hands them over. */
@@ -85,9 +85,9 @@ function parseIntFlag(raw: string, flag: string, min: number, max: number): numb
 /**
  * Builds the plan from the flags. Full mode: every config, 3 reps, both modes, 2000 pings at
  * 2 ms, 50 idle pings at 200 ms, 10 s iperf3 and UDP trials, UDP rate search, 60 s steady
- * state. --quick: QUICK_CONFIGS, 1 rep, txoff only (unless --only/--modes say otherwise), 500 pings, no idle pings, 3 s
- * iperf3, 2 s UDP trials, no search and no steady state: about a minute and a half on a
- * 2-vCPU VM. `defaultOut` is used when --out is absent.
+ * state. --quick: QUICK_CONFIGS and txoff only (unless --only/--modes say otherwise), 1 rep,
+ * 500 pings, no idle pings, 3 s iperf3, 2 s UDP trials, no search and no steady state: about
+ * a minute and a half on a 2-vCPU VM. `defaultOut` is used when --out is absent.
  */
 export function parsePlan(flags: BenchFlags, defaultOut: string): BenchPlan {
   const quick = flags.quick === true;

@@ -96,7 +96,7 @@ export interface CellResult {
   /** Set when the bed could not be built; then no test ran. */
   setupError?: string;
   rtt?: Outcome<RttResult>;
-  /** The same ping with the pinger and every vxtun process pinned to vCPU 0 (absent on one vCPU). */
+  /** The same ping with the pinger and every forwarder process (vxtun or naivefwd) pinned to vCPU 0 (absent on one vCPU). */
   rtt1cpu?: Outcome<RttResult>;
   /** Pings far apart (plan.idlePingIntervalS), every process asleep between them (absent when the plan has no idle pings). */
   rttIdle?: Outcome<RttResult>;

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * `vxtun bench`: the namespace benchmark, kernel VXLAN vs vxtun vs mixed (and the naive C
- * forwarder as the userspace anchor), side by side in one run. Repetitions are interleaved (rep 1 of every mode and config, then rep 2, …) and
- * every cell gets a fresh bed (bed.ts). Within a rep and mode the kernel runs first: its
- * highest small-UDP rate with < 1 % loss is the load vxtun and mixed are measured at (when
- * the kernel cell failed, the last rate found for that mode).
+ * forwarder as the userspace anchor), side by side in one run. Repetitions are interleaved
+ * (rep 1 of every mode and config, then rep 2, …) and every cell gets a fresh bed (bed.ts).
+ * Within a rep and mode the kernel runs first: its highest small-UDP rate with < 1 % loss is
+ * the load the other configs are measured at (when the kernel cell failed, the last rate
+ * found for that mode).
  * A failed measurement is recorded with its reason and the run goes on. Namespaces and
  * processes are removed at the end, on errors and on Ctrl-C (the lab's cleanup hooks).
  */

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('namespace benchmark: kernel VXLAN vs vxtun vs mixed (RTT, TCP, small-UDP pps, CPU), side by side;\n' +
+    .description('namespace benchmark: kernel VXLAN vs vxtun vs mixed, with a naive C forwarder as the anchor (RTT, TCP, small-UDP pps, CPU), side by side;\n' +
       'writes <out>/<date>.json, .md and .svg (needs root, iperf3, ethtool, ping, cc, taskset)')
     .option('--quick', 'one rep, txoff only, kernel, vxtun and mixed, short tests, no UDP search or steady state (< 2 min); files get -quick')
     .option('--reps <n>', 'interleaved repetitions (default 3; 1 with --quick)')
